@@ -1,0 +1,3 @@
+module example.com/creativesync/events
+
+go 1.26.8
