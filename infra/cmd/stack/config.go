@@ -1,0 +1,97 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"example.com/creativesync/infra/internal/devstack"
+)
+
+// config is everything the stack reads from the environment, resolved once.
+type config struct {
+	Root    string // repository root (holds go.work)
+	DataDir string // Root/.data: private cluster, binaries, logs, demo key
+
+	DatabaseURL string // DATABASE_URL: an admin URL to reuse if it answers
+	NATSURL     string // NATS_URL: a JetStream server to reuse if it answers
+	// The standard local servers, tried after the URLs above. Fields rather
+	// than constants so tests can point them at ports where nothing runs.
+	LocalDatabaseURL string
+	LocalNATSURL     string
+
+	TopicPrefix string // TOPIC_PREFIX, passed to the services
+	LogLevel    string // LOG_LEVEL, passed to the services
+
+	// STACK_FORCE_PRIVATE skips reuse so the fallbacks can be tried on a
+	// machine where the standard servers run: "1" for both, or "postgres"
+	// or "nats".
+	ForcePrivatePostgres bool
+	ForcePrivateNATS     bool
+
+	// Environ is passed on to every child, with our variables added.
+	Environ []string
+}
+
+func loadConfig(getenv func(string) string, wd string) (config, error) {
+	root, err := devstack.FindRoot(wd)
+	if err != nil {
+		return config{}, err
+	}
+	cfg := config{
+		Root:             root,
+		DataDir:          filepath.Join(root, ".data"),
+		DatabaseURL:      getenv("DATABASE_URL"),
+		NATSURL:          getenv("NATS_URL"),
+		LocalDatabaseURL: devstack.LocalDatabaseURL,
+		LocalNATSURL:     devstack.LocalNATSURL,
+		TopicPrefix:      getenv("TOPIC_PREFIX"),
+		LogLevel:         getenv("LOG_LEVEL"),
+	}
+	if cfg.LogLevel == "" {
+		cfg.LogLevel = "info"
+	}
+	if strings.Contains(cfg.TopicPrefix, ".") {
+		return config{}, fmt.Errorf("TOPIC_PREFIX %q: stream names may not contain dots", cfg.TopicPrefix)
+	}
+	force := strings.ToLower(strings.TrimSpace(getenv("STACK_FORCE_PRIVATE")))
+	switch force {
+	case "", "0", "false", "no":
+	case "1", "true", "yes", "all":
+		cfg.ForcePrivatePostgres, cfg.ForcePrivateNATS = true, true
+	default:
+		for _, f := range strings.Split(force, ",") {
+			switch strings.TrimSpace(f) {
+			case "postgres", "pg":
+				cfg.ForcePrivatePostgres = true
+			case "nats":
+				cfg.ForcePrivateNATS = true
+			default:
+				return config{}, fmt.Errorf("STACK_FORCE_PRIVATE=%q: want 1, postgres or nats", force)
+			}
+		}
+	}
+	return cfg, nil
+}
+
+// console serialises the stack's own lines with the children's, which share
+// the same mutex, so output never interleaves mid-line.
+type console struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func newConsole(w io.Writer) *console { return &console{mu: &sync.Mutex{}, w: w} }
+
+func (c *console) Printf(format string, args ...any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	fmt.Fprintf(c.w, format, args...)
+}
+
+// Logf writes one "stack: …" line.
+func (c *console) Logf(format string, args ...any) {
+	c.Printf("stack: "+format+"\n", args...)
+}
