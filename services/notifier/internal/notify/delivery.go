@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"regexp"
 	"time"
@@ -184,3 +185,9 @@ func FromEvent(ev *events.NotificationRequestedV1, now time.Time, checkSecret Se
 
 // PayloadJSON returns the payload for display; it is valid JSON by construction.
 func (d Delivery) PayloadJSON() json.RawMessage { return json.RawMessage(d.Payload) }
+
+// Signer adds authentication to an outgoing webhook request. body is exactly
+// the request's body; signers refuse bodies they must not sign.
+type Signer interface {
+	Sign(r *http.Request, body []byte) error
+}
