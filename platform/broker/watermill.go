@@ -26,8 +26,11 @@ const (
 	MetaEventName = "event_name"
 )
 
-// Logger adapts slog for Watermill.
-func Logger(l *slog.Logger) watermill.LoggerAdapter { return watermill.NewSlogLogger(l) }
+// Logger adapts slog for Watermill. Watermill logs every subscriber start
+// and schema query at info; those go to debug so info stays about our work.
+func Logger(l *slog.Logger) watermill.LoggerAdapter {
+	return watermill.NewSlogLoggerWithLevelMapping(l, map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})
+}
 
 // NewPublisher returns a JetStream publisher that sets Nats-Msg-Id from the
 // message UUID (our event id) and never provisions streams itself: doing so

@@ -1,0 +1,118 @@
+// Package creative is ingest's domain: the creative library of each account,
+// the format registry it validates against, and the sync_creatives rules of
+// AdCP 3.0 (upsert, scoping, delete_missing, dry runs, validation modes,
+// assignments, idempotency and async tasks). Types carry AdCP's JSON names
+// because the library is the protocol's own model; transports (REST, MCP)
+// only decode requests and encode these results.
+package creative
+
+import (
+	"encoding/json"
+	"time"
+
+	"example.com/creativesync/events"
+)
+
+// Creative statuses (enums/creative-status.json).
+const (
+	StatusProcessing    = "processing"
+	StatusPendingReview = "pending_review"
+	StatusApproved      = "approved"
+	StatusRejected      = "rejected"
+	StatusArchived      = "archived"
+)
+
+// Per-item actions (enums/creative-action.json).
+const (
+	ActionCreated   = "created"
+	ActionUpdated   = "updated"
+	ActionUnchanged = "unchanged"
+	ActionFailed    = "failed"
+	ActionDeleted   = "deleted"
+)
+
+// Principal is an authenticated buyer agent.
+type Principal struct {
+	ID   string
+	Name string
+}
+
+// Account owns a creative library.
+type Account struct {
+	ID          string
+	PrincipalID string
+	Name        string
+	BrandDomain string
+	Operator    string
+	Sandbox     bool
+	Status      string
+}
+
+// AccountRef is how a request names an account: by id or by natural key.
+type AccountRef struct {
+	AccountID string          `json:"account_id,omitempty"`
+	Brand     json.RawMessage `json:"brand,omitempty"`
+	Operator  string          `json:"operator,omitempty"`
+	Sandbox   *bool           `json:"sandbox,omitempty"`
+}
+
+// FormatID references a format (core/format-id.json).
+type FormatID struct {
+	AgentURL   string `json:"agent_url"`
+	ID         string `json:"id"`
+	Width      int    `json:"width,omitempty"`
+	Height     int    `json:"height,omitempty"`
+	DurationMS int    `json:"duration_ms,omitempty"`
+}
+
+// Creative is one library entry.
+type Creative struct {
+	AccountID     string
+	CreativeID    string
+	PlatformID    string
+	Name          string
+	FormatID      FormatID
+	Body          map[string]json.RawMessage // merged creative object as the buyer sent it
+	Tags          []string
+	ContentHash   string
+	Revision      int64
+	Status        string
+	ReviewReasons []events.Reason
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	ArchivedAt    *time.Time
+	Assignments   []Assignment
+}
+
+// Assignment places a creative in a package.
+type Assignment struct {
+	AccountID    string    `json:"-"`
+	CreativeID   string    `json:"creative_id"`
+	PackageID    string    `json:"package_id"`
+	Weight       *float64  `json:"weight,omitempty"`
+	PlacementIDs []string  `json:"placement_ids,omitempty"`
+	CreatedAt    time.Time `json:"-"`
+}
+
+// Package is a media-buy package creatives can be assigned to.
+type Package struct {
+	ID         string
+	MediaBuyID string
+	AccountID  string
+	Status     string // active | paused | completed | canceled
+}
+
+// Active reports whether the package is delivering: creatives assigned to it
+// must not change under it.
+func (p Package) Active() bool { return p.Status == "active" }
+
+// Error is the AdCP error object (core/error.json).
+type Error struct {
+	Code       string         `json:"code"`
+	Message    string         `json:"message"`
+	Field      string         `json:"field,omitempty"`
+	Suggestion string         `json:"suggestion,omitempty"`
+	RetryAfter int            `json:"retry_after,omitempty"`
+	Details    map[string]any `json:"details,omitempty"`
+	Recovery   string         `json:"recovery,omitempty"`
+}

@@ -1,0 +1,163 @@
+package creative
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"slices"
+	"time"
+
+	"example.com/creativesync/events"
+)
+
+// ApplyDecision records a review decision: the library shows it to the buyer
+// (list_creatives is authoritative), and every task waiting on that creative
+// revision is settled; a task whose last item settles completes, and if the
+// buyer asked for push notifications the completion webhook is queued in the
+// same transaction. Redelivered decisions change nothing.
+func (s *Service) ApplyDecision(ctx context.Context, d events.Decision, approved bool, correlationID string) error {
+	status := StatusRejected
+	if approved {
+		status = StatusApproved
+	}
+	now := s.now()
+	return s.store.InTx(ctx, func(tx Tx) error {
+		c, err := tx.CreativeForUpdate(ctx, d.AccountID, d.CreativeID)
+		if errors.Is(err, ErrNotFound) {
+			return nil // the account is gone; nothing to show the decision on
+		}
+		if err != nil {
+			return err
+		}
+		// Only the current revision's decision is the creative's status; a
+		// decision on a superseded revision still settles its own task.
+		if c.Revision == d.Revision && c.ArchivedAt == nil && c.Status != status {
+			if err := tx.SetReview(ctx, d.AccountID, d.CreativeID, d.Revision, status, d.Reasons); err != nil {
+				return err
+			}
+		}
+		items, err := tx.PendingTaskItems(ctx, d.AccountID, d.CreativeID, d.Revision)
+		if err != nil {
+			return err
+		}
+		for _, it := range items {
+			it.Decided = true
+			it.Outcome.Status = status
+			if !approved {
+				for _, r := range d.Reasons {
+					it.Outcome.Warnings = append(it.Outcome.Warnings, r.Code+": "+r.Message)
+				}
+				if len(d.Reasons) > 0 {
+					it.Outcome.RejectionReason = d.Reasons[0].Message
+				}
+			}
+			if err := tx.DecideTaskItem(ctx, it); err != nil {
+				return err
+			}
+			if err := s.completeIfDone(ctx, tx, it.TaskID, now, correlationID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (s *Service) completeIfDone(ctx context.Context, tx Tx, taskID string, now time.Time, correlationID string) error {
+	t, items, err := tx.TaskForUpdate(ctx, taskID)
+	if err != nil {
+		return err
+	}
+	if t.Status == "completed" {
+		return nil
+	}
+	for _, it := range items {
+		if !it.Decided {
+			return nil
+		}
+	}
+	slices.SortFunc(items, func(a, b TaskItem) int { return a.Position - b.Position })
+	outcomes := make([]SyncResult, len(items))
+	for i, it := range items {
+		outcomes[i] = it.Outcome
+	}
+	result, err := json.Marshal(SyncResponse{Status: "completed", Creatives: &outcomes, Context: t.Context})
+	if err != nil {
+		return err
+	}
+	t.Status, t.Result, t.UpdatedAt, t.CompletedAt = "completed", result, now, &now
+	if err := tx.CompleteTask(ctx, t); err != nil {
+		return err
+	}
+	if t.Push == nil {
+		return nil
+	}
+	ev, err := taskWebhook(t, now, correlationID)
+	if err != nil {
+		return err
+	}
+	return tx.Publish(ctx, ev)
+}
+
+// WebhookPayload is core/mcp-webhook-payload.json.
+type WebhookPayload struct {
+	IdempotencyKey string          `json:"idempotency_key"`
+	TaskID         string          `json:"task_id"`
+	TaskType       string          `json:"task_type"`
+	Protocol       string          `json:"protocol"`
+	Status         string          `json:"status"`
+	Timestamp      time.Time       `json:"timestamp"`
+	Message        string          `json:"message,omitempty"`
+	Result         json.RawMessage `json:"result,omitempty"`
+	Context        json.RawMessage `json:"context,omitempty"`
+}
+
+func taskWebhook(t Task, now time.Time, correlationID string) (*events.NotificationRequestedV1, error) {
+	key := newID("whk_")
+	body, err := json.Marshal(WebhookPayload{
+		IdempotencyKey: key, TaskID: t.ID, TaskType: t.Type, Protocol: "creative", Status: t.Status,
+		Timestamp: now, Message: "review finished for every creative of the sync", Result: t.Result, Context: t.Context,
+	})
+	if err != nil {
+		return nil, err
+	}
+	ev := &events.NotificationRequestedV1{
+		Header:         events.Header{EventID: newUUID(), CorrelationID: correlationID, OccurredAt: now},
+		IdempotencyKey: key, AccountID: t.AccountID, TaskID: t.ID, Kind: "task_status",
+		URL: t.Push.URL, Token: t.Push.Token, Payload: body,
+	}
+	if a := t.Push.Authentication; a != nil && len(a.Schemes) == 1 {
+		ev.Auth = &events.WebhookAuth{Scheme: a.Schemes[0], Credentials: a.Credentials}
+	}
+	return ev, nil
+}
+
+// TaskResponse is core/tasks-get-response.json plus the result when done.
+type TaskResponse struct {
+	TaskID      string          `json:"task_id"`
+	TaskType    string          `json:"task_type"`
+	Protocol    string          `json:"protocol"`
+	Status      string          `json:"status"`
+	CreatedAt   time.Time       `json:"created_at"`
+	UpdatedAt   time.Time       `json:"updated_at"`
+	CompletedAt *time.Time      `json:"completed_at,omitempty"`
+	HasWebhook  bool            `json:"has_webhook"`
+	Result      json.RawMessage `json:"result,omitempty"`
+	Context     json.RawMessage `json:"context,omitempty"`
+}
+
+// GetTask reports a task of p's. Another principal's task is not found.
+func (s *Service) GetTask(ctx context.Context, p Principal, taskID string) (TaskResponse, error) {
+	if taskID == "" {
+		return TaskResponse{}, Reject(http.StatusBadRequest, CodeInvalidRequest, "task_id", "task_id is required")
+	}
+	t, err := s.store.Task(ctx, p.ID, taskID)
+	if errors.Is(err, ErrNotFound) {
+		return TaskResponse{}, Reject(http.StatusNotFound, CodeReferenceNotFound, "task_id", "no such task")
+	}
+	if err != nil {
+		return TaskResponse{}, err
+	}
+	return TaskResponse{TaskID: t.ID, TaskType: t.Type, Protocol: "creative", Status: t.Status, CreatedAt: t.CreatedAt,
+		UpdatedAt: t.UpdatedAt, CompletedAt: t.CompletedAt, HasWebhook: t.Push != nil, Result: t.Result}, nil
+}

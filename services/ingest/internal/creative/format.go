@@ -1,0 +1,317 @@
+package creative
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+)
+
+// Format is a registry entry: the AdCP format object (served verbatim by
+// list_creative_formats) and the parts of it validation needs.
+type Format struct {
+	ID         string
+	Definition json.RawMessage
+	Name       string
+	Type       string
+	Assets     []FormatAsset
+}
+
+// FormatAsset is one individual asset slot of a format.
+type FormatAsset struct {
+	ItemType     string       `json:"item_type"`
+	AssetID      string       `json:"asset_id"`
+	AssetType    string       `json:"asset_type"`
+	Required     bool         `json:"required"`
+	Requirements Requirements `json:"requirements"`
+}
+
+// Requirements is the subset of core/requirements/*.json the registry
+// checks against the buyer's declared asset values.
+type Requirements struct {
+	MinWidth      *int     `json:"min_width"`
+	MaxWidth      *int     `json:"max_width"`
+	MinHeight     *int     `json:"min_height"`
+	MaxHeight     *int     `json:"max_height"`
+	MinDurationMS *int     `json:"min_duration_ms"`
+	MaxDurationMS *int     `json:"max_duration_ms"`
+	Formats       []string `json:"formats"`
+	Containers    []string `json:"containers"`
+	MaxFileSizeKB *int     `json:"max_file_size_kb"`
+	MinLength     *int     `json:"min_length"`
+	MaxLength     *int     `json:"max_length"`
+	Protocols     []string `json:"protocols"`
+}
+
+// ParseFormat reads an AdCP format object.
+func ParseFormat(def json.RawMessage) (Format, error) {
+	var f struct {
+		FormatID FormatID        `json:"format_id"`
+		Name     string          `json:"name"`
+		Type     string          `json:"type"`
+		Assets   []FormatAsset   `json:"assets"`
+		Extra    json.RawMessage `json:"-"`
+	}
+	if err := json.Unmarshal(def, &f); err != nil {
+		return Format{}, fmt.Errorf("format definition: %w", err)
+	}
+	if f.FormatID.ID == "" || f.Name == "" {
+		return Format{}, fmt.Errorf("format definition lacks format_id.id or name")
+	}
+	return Format{ID: f.FormatID.ID, Definition: def, Name: f.Name, Type: f.Type, Assets: f.Assets}, nil
+}
+
+// Snapshot returns the slots of f in the event contract's shape.
+func (f Format) asset(id string) (FormatAsset, bool) {
+	for _, a := range f.Assets {
+		if a.AssetID == id {
+			return a, true
+		}
+	}
+	return FormatAsset{}, false
+}
+
+// Registry resolves format references for validation.
+type Registry struct {
+	formats   map[string]Format
+	ordered   []Format
+	agentURLs []string // canonical
+}
+
+// NewRegistry builds a registry of formats served by the given agent URLs.
+func NewRegistry(formats []Format, agentURLs []string) *Registry {
+	r := &Registry{formats: make(map[string]Format, len(formats))}
+	for _, f := range formats {
+		r.formats[f.ID] = f
+	}
+	r.ordered = formats
+	for _, u := range agentURLs {
+		r.agentURLs = append(r.agentURLs, CanonicalAgentURL(u))
+	}
+	return r
+}
+
+// Lookup returns the format named by id.
+func (r *Registry) Lookup(id string) (Format, bool) {
+	f, ok := r.formats[id]
+	return f, ok
+}
+
+// Serves reports whether agentURL is one of ours.
+func (r *Registry) Serves(agentURL string) bool {
+	return slices.Contains(r.agentURLs, CanonicalAgentURL(agentURL))
+}
+
+// AgentURLs returns the canonical agent URLs this seller answers for.
+func (r *Registry) AgentURLs() []string { return slices.Clone(r.agentURLs) }
+
+// CanonicalAgentURL lowercases scheme and host, drops a default port and a
+// trailing slash, so equivalent spellings of one agent compare equal.
+func CanonicalAgentURL(raw string) string {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil || u.Host == "" {
+		return strings.TrimRight(strings.ToLower(strings.TrimSpace(raw)), "/")
+	}
+	u.Scheme = strings.ToLower(u.Scheme)
+	host := strings.ToLower(u.Host)
+	host = strings.TrimSuffix(host, ":443")
+	if u.Scheme == "http" {
+		host = strings.TrimSuffix(host, ":80")
+	}
+	u.Host = host
+	u.User = nil
+	u.Fragment = ""
+	return strings.TrimRight(u.String(), "/")
+}
+
+// assetValue is the part of an asset payload validation reads. Numbers are
+// float64 so a fractional width is caught instead of failing to decode.
+type assetValue struct {
+	AssetType    *string  `json:"asset_type"`
+	URL          *string  `json:"url"`
+	Width        *float64 `json:"width"`
+	Height       *float64 `json:"height"`
+	DurationMS   *float64 `json:"duration_ms"`
+	Content      *string  `json:"content"`
+	DeliveryType *string  `json:"delivery_type"`
+	FileSize     *float64 `json:"file_size_bytes"`
+	Format       *string  `json:"format"`
+	Container    *string  `json:"container_format"`
+}
+
+// requiredFields lists, per asset type, what core/assets/*.json requires
+// besides asset_type.
+var requiredFields = map[string][]string{
+	"image":      {"url", "width", "height"},
+	"video":      {"url", "width", "height"},
+	"audio":      {"url"},
+	"vast":       {"delivery_type"},
+	"daast":      {"delivery_type"},
+	"html":       {"content"},
+	"javascript": {"content"},
+	"css":        {"content"},
+	"markdown":   {"content"},
+	"text":       {"content"},
+	"url":        {"url"},
+	"webhook":    {"url", "response_type", "security"},
+	"brief":      {},
+	"catalog":    {},
+}
+
+// validateAssets checks a manifest against its format and returns one error
+// per problem. path is the creative's JSON path, e.g. creatives[2].
+func validateAssets(path string, fid FormatID, f Format, assets map[string]json.RawMessage) []Error {
+	var errs []Error
+	for _, slot := range f.Assets {
+		if slot.Required && slot.AssetID != "" {
+			if _, ok := assets[slot.AssetID]; !ok {
+				errs = append(errs, Error{Code: CodeValidation, Field: path + ".assets." + slot.AssetID,
+					Message: fmt.Sprintf("format %s requires asset %q (%s)", f.ID, slot.AssetID, slot.AssetType)})
+			}
+		}
+	}
+	for _, id := range sortedKeys(assets) {
+		field := path + ".assets." + id
+		slot, ok := f.asset(id)
+		if !ok {
+			errs = append(errs, Error{Code: CodeValidation, Field: field,
+				Message: fmt.Sprintf("format %s has no asset %q; its assets are %s", f.ID, id, strings.Join(f.assetIDs(), ", "))})
+			continue
+		}
+		var v assetValue
+		var present map[string]json.RawMessage
+		if err := json.Unmarshal(assets[id], &present); err != nil {
+			errs = append(errs, Error{Code: CodeValidation, Field: field, Message: "asset must be an object with asset_type"})
+			continue
+		}
+		if err := json.Unmarshal(assets[id], &v); err != nil {
+			errs = append(errs, Error{Code: CodeValidation, Field: field, Message: "asset has a field of the wrong type: " + jsonTypeProblem(err)})
+			continue
+		}
+		if v.AssetType == nil || *v.AssetType == "" {
+			errs = append(errs, Error{Code: CodeValidation, Field: field + ".asset_type", Message: "asset_type is required"})
+			continue
+		}
+		if *v.AssetType != slot.AssetType {
+			errs = append(errs, Error{Code: CodeValidation, Field: field + ".asset_type",
+				Message: fmt.Sprintf("asset %q of format %s must be %s, got %s", id, f.ID, slot.AssetType, *v.AssetType)})
+			continue
+		}
+		for _, req := range requiredFields[slot.AssetType] {
+			if _, ok := present[req]; !ok {
+				errs = append(errs, Error{Code: CodeValidation, Field: field + "." + req,
+					Message: fmt.Sprintf("%s asset requires %s", slot.AssetType, req)})
+			}
+		}
+		errs = append(errs, checkValue(field, fid, slot, v)...)
+	}
+	return errs
+}
+
+func checkValue(field string, fid FormatID, slot FormatAsset, v assetValue) []Error {
+	var errs []Error
+	bad := func(sub, msg string, args ...any) {
+		errs = append(errs, Error{Code: CodeValidation, Field: field + sub, Message: fmt.Sprintf(msg, args...)})
+	}
+	if v.URL != nil {
+		u, err := url.Parse(*v.URL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			bad(".url", "url must be an absolute http(s) URL")
+		}
+	}
+	req := slot.Requirements
+	dim := func(name string, got *float64, lo, hi *int, exact int) {
+		if got == nil {
+			return
+		}
+		if *got != float64(int(*got)) || *got < 1 {
+			bad("."+name, "%s must be a positive integer", name)
+			return
+		}
+		n := int(*got)
+		if exact > 0 && n != exact {
+			bad("."+name, "%s is %d but format_id asks for %d", name, n, exact)
+		}
+		if lo != nil && n < *lo {
+			bad("."+name, "%s %d is below the format's minimum %d", name, n, *lo)
+		}
+		if hi != nil && n > *hi {
+			bad("."+name, "%s %d is above the format's maximum %d", name, n, *hi)
+		}
+	}
+	if slot.AssetType == "image" || slot.AssetType == "video" {
+		dim("width", v.Width, req.MinWidth, req.MaxWidth, fid.Width)
+		dim("height", v.Height, req.MinHeight, req.MaxHeight, fid.Height)
+	}
+	if v.DurationMS != nil {
+		d := *v.DurationMS
+		switch {
+		case d <= 0:
+			bad(".duration_ms", "duration_ms must be positive")
+		case req.MinDurationMS != nil && d < float64(*req.MinDurationMS):
+			bad(".duration_ms", "duration %.0f ms is shorter than the format's minimum %d ms", d, *req.MinDurationMS)
+		case req.MaxDurationMS != nil && d > float64(*req.MaxDurationMS):
+			bad(".duration_ms", "duration %.0f ms is longer than the format's maximum %d ms", d, *req.MaxDurationMS)
+		case fid.DurationMS > 0 && int(d) != fid.DurationMS:
+			bad(".duration_ms", "duration %.0f ms does not match format_id duration %d ms", d, fid.DurationMS)
+		}
+	}
+	if v.FileSize != nil && req.MaxFileSizeKB != nil && *v.FileSize > float64(*req.MaxFileSizeKB)*1024 {
+		bad(".file_size_bytes", "file is %.0f bytes; the format allows %d KB", *v.FileSize, *req.MaxFileSizeKB)
+	}
+	if v.Format != nil && len(req.Formats) > 0 && !slices.Contains(req.Formats, strings.ToLower(*v.Format)) {
+		bad(".format", "format %q is not one of %s", *v.Format, strings.Join(req.Formats, ", "))
+	}
+	if v.Container != nil && len(req.Containers) > 0 && !slices.Contains(req.Containers, strings.ToLower(*v.Container)) {
+		bad(".container_format", "container %q is not one of %s", *v.Container, strings.Join(req.Containers, ", "))
+	}
+	if v.Content != nil {
+		n := len([]rune(*v.Content))
+		if req.MaxLength != nil && n > *req.MaxLength {
+			bad(".content", "text is %d characters; the format allows %d", n, *req.MaxLength)
+		}
+		if req.MinLength != nil && n < *req.MinLength {
+			bad(".content", "text is %d characters; the format needs at least %d", n, *req.MinLength)
+		}
+	}
+	return errs
+}
+
+func (f Format) assetIDs() []string {
+	ids := make([]string, 0, len(f.Assets))
+	for _, a := range f.Assets {
+		ids = append(ids, a.AssetID)
+	}
+	return ids
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+func jsonTypeProblem(err error) string {
+	var te *json.UnmarshalTypeError
+	if ok := asType(err, &te); ok {
+		return fmt.Sprintf("%s must be %s, got %s", te.Field, te.Type.String(), te.Value)
+	}
+	return err.Error()
+}
+
+// All returns every format in registry order.
+func (r *Registry) All() []Format { return r.ordered }
+
+// HasAssetType reports whether f has an asset of any of the given types.
+func (f Format) HasAssetType(types []string) bool {
+	for _, a := range f.Assets {
+		if slices.Contains(types, a.AssetType) {
+			return true
+		}
+	}
+	return false
+}

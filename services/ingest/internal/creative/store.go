@@ -1,0 +1,87 @@
+package creative
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"example.com/creativesync/events"
+)
+
+// Store is what the domain needs from persistence. Transactions belong to
+// the store: the domain passes a function that runs inside one.
+type Store interface {
+	PrincipalByKeyHash(ctx context.Context, keyHash string) (Principal, error)
+	AccountByID(ctx context.Context, principalID, accountID string) (Account, error)
+	AccountByNaturalKey(ctx context.Context, principalID, brandDomain, operator string, sandbox bool) (Account, error)
+	Formats(ctx context.Context) ([]Format, error)
+	ListCreatives(ctx context.Context, q ListQuery) (ListPage, error)
+	Task(ctx context.Context, principalID, taskID string) (Task, error)
+	InTx(ctx context.Context, fn func(Tx) error) error
+}
+
+// Tx is the work one sync does atomically: library rows, assignments, task
+// rows, the idempotency record and the outbox events commit together.
+type Tx interface {
+	// ClaimIdempotencyKey inserts rec, or returns the record that holds the
+	// key. A concurrent transaction holding the same key makes this wait
+	// until that transaction ends, so identical requests execute once.
+	ClaimIdempotencyKey(ctx context.Context, rec IdempotencyRecord) (existing *IdempotencyRecord, err error)
+	SaveIdempotencyResponse(ctx context.Context, rec IdempotencyRecord) error
+	// LockCreatives returns the account's creatives with these ids, locked.
+	LockCreatives(ctx context.Context, accountID string, ids []string) (map[string]Creative, error)
+	// LockLibrary returns the ids of every unarchived creative, locked.
+	LockLibrary(ctx context.Context, accountID string) ([]string, error)
+	// ActivePackages returns, per creative, the ids of active packages it is assigned to.
+	ActivePackages(ctx context.Context, accountID string, creativeIDs []string) (map[string][]string, error)
+	Packages(ctx context.Context, accountID string, packageIDs []string) (map[string]Package, error)
+	UpsertCreative(ctx context.Context, c Creative) error
+	ArchiveCreative(ctx context.Context, accountID, creativeID string, revision int64, at time.Time) error
+	Assign(ctx context.Context, a Assignment) error
+	CreateTask(ctx context.Context, t Task, items []TaskItem) error
+	// Decision support.
+	CreativeForUpdate(ctx context.Context, accountID, creativeID string) (Creative, error)
+	SetReview(ctx context.Context, accountID, creativeID string, revision int64, status string, reasons []events.Reason) error
+	PendingTaskItems(ctx context.Context, accountID, creativeID string, revision int64) ([]TaskItem, error)
+	DecideTaskItem(ctx context.Context, item TaskItem) error
+	TaskForUpdate(ctx context.Context, taskID string) (Task, []TaskItem, error)
+	CompleteTask(ctx context.Context, t Task) error
+	Publish(ctx context.Context, evs ...events.Event) error
+}
+
+// IdempotencyRecord remembers a mutating request's hash and its response.
+type IdempotencyRecord struct {
+	PrincipalID string
+	AccountID   string
+	Key         string
+	RequestHash string
+	Response    json.RawMessage // nil while in flight or after expiry
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
+}
+
+// Task is an async operation a buyer can poll and be notified about.
+type Task struct {
+	ID          string
+	PrincipalID string
+	AccountID   string
+	Type        string
+	Status      string
+	Context     json.RawMessage
+	Push        *PushConfig
+	Result      json.RawMessage
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	CompletedAt *time.Time
+}
+
+// TaskItem is one creative revision a task waits on.
+type TaskItem struct {
+	TaskID     string
+	AccountID  string
+	CreativeID string
+	Revision   int64
+	Position   int
+	Outcome    SyncResult
+	Decided    bool
+}
