@@ -183,14 +183,18 @@ func TestScoreRules(t *testing.T) {
 			wantCodes: []string{"INVALID_URL@assets.image.url"},
 		},
 		{
-			name:      "AI without disclosure",
-			edit:      func(ev *events.CreativeSyncedV1) { ev.Provenance = json.RawMessage(`{"digital_source_type":"trained_algorithmic_model"}`) },
+			name: "AI without disclosure",
+			edit: func(ev *events.CreativeSyncedV1) {
+				ev.Provenance = json.RawMessage(`{"digital_source_type":"trained_algorithmic_model"}`)
+			},
 			wantScore: 0.5,
 			wantCodes: []string{"AI_DISCLOSURE_MISSING@provenance.disclosure"},
 		},
 		{
-			name:      "AI (3.1 name) with empty disclosure",
-			edit:      func(ev *events.CreativeSyncedV1) { ev.Provenance = json.RawMessage(`{"digital_source_type":"trained_algorithmic_media","disclosure":{}}`) },
+			name: "AI (3.1 name) with empty disclosure",
+			edit: func(ev *events.CreativeSyncedV1) {
+				ev.Provenance = json.RawMessage(`{"digital_source_type":"trained_algorithmic_media","disclosure":{}}`)
+			},
 			wantScore: 0.5,
 			wantCodes: []string{"AI_DISCLOSURE_MISSING@provenance.disclosure"},
 		},

@@ -1,0 +1,334 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/jmoiron/sqlx"
+
+	"example.com/creativesync/events"
+	"example.com/creativesync/platform/broker"
+	"example.com/creativesync/platform/outbox"
+	"example.com/creativesync/platform/pgdb"
+	"example.com/creativesync/services/review/internal/review"
+)
+
+// Store implements review.Store on Postgres.
+type Store struct {
+	db     *sqlx.DB
+	prefix string
+	logger watermill.LoggerAdapter
+}
+
+var _ review.Store = (*Store)(nil)
+
+// NewStore returns a store over db. prefix is the topic prefix events
+// written to the outbox are relayed under.
+func NewStore(db *sqlx.DB, prefix string, logger *slog.Logger) *Store {
+	if db == nil {
+		panic("postgres: nil db")
+	}
+	if logger == nil {
+		panic("postgres: nil logger")
+	}
+	return &Store{db: db, prefix: prefix, logger: broker.Logger(logger)}
+}
+
+const reviewColumns = `account_id, creative_id, revision, score, reasons, state, recommendation,
+	policy_triggered, decided_by, reviewer, decision_reason, human_override, approve_threshold,
+	reject_threshold, creative, correlation_id, source_event_id, superseded_by, created_at,
+	decided_at, updated_at`
+
+// lockCreative serialises work on one creative across replicas, so two
+// revisions arriving together cannot both believe they are the newest.
+// A hash collision only serialises two unrelated creatives, which is
+// harmless.
+const lockCreative = `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`
+
+const selectRevisions = `
+SELECT COALESCE(max(revision), 0) AS newest,
+       COALESCE(bool_or(revision = $3), false) AS present
+FROM reviews
+WHERE account_id = $1 AND creative_id = $2`
+
+const insertReview = `
+INSERT INTO reviews (account_id, creative_id, revision, score, reasons, state, recommendation,
+	policy_triggered, decided_by, reviewer, decision_reason, human_override, approve_threshold,
+	reject_threshold, creative, correlation_id, source_event_id, superseded_by, created_at, decided_at)
+VALUES (:account_id, :creative_id, :revision, :score, :reasons, :state, :recommendation,
+	:policy_triggered, :decided_by, :reviewer, :decision_reason, :human_override, :approve_threshold,
+	:reject_threshold, :creative, :correlation_id, :source_event_id, :superseded_by, :created_at, :decided_at)
+RETURNING ` + reviewColumns
+
+const supersedeOlder = `
+UPDATE reviews SET superseded_by = :revision, updated_at = now()
+WHERE account_id = :account_id AND creative_id = :creative_id
+  AND revision < :revision AND superseded_by IS NULL`
+
+const selectReview = `
+SELECT ` + reviewColumns + ` FROM reviews
+WHERE account_id = $1 AND creative_id = $2 AND revision = $3`
+
+const selectReviewForUpdate = selectReview + ` FOR UPDATE`
+
+// updateDecision writes only what a decision may change; the score, the
+// findings and the snapshot are facts of the automated review.
+const updateDecision = `
+UPDATE reviews SET state = :state, decided_by = :decided_by, reviewer = :reviewer,
+	decision_reason = :decision_reason, human_override = :human_override,
+	decided_at = :decided_at, updated_at = now()
+WHERE account_id = :account_id AND creative_id = :creative_id AND revision = :revision
+RETURNING ` + reviewColumns
+
+// listReviews pages oldest first by (created_at, key), which is unique and
+// stable, so a page token survives inserts. Superseded revisions are hidden
+// from the pending queue: nobody should decide a revision that no longer
+// exists; in the decided lists they stay visible for audit.
+const listReviews = `
+SELECT ` + reviewColumns + ` FROM reviews
+WHERE state = :state
+  AND (:account_id = '' OR account_id = :account_id)
+  AND (state <> 'pending_human' OR superseded_by IS NULL)
+  AND (NOT :has_cursor OR (created_at, account_id, creative_id, revision) >
+       (:after_created_at, :after_account_id, :after_creative_id, :after_revision))
+ORDER BY created_at, account_id, creative_id, revision
+LIMIT :limit`
+
+const countQueue = `
+SELECT count(*) FROM reviews WHERE state = 'pending_human' AND superseded_by IS NULL`
+
+const selectPolicy = `
+SELECT account_id, approve_threshold, reject_threshold FROM review_policies WHERE account_id = $1`
+
+const upsertPolicy = `
+INSERT INTO review_policies (account_id, approve_threshold, reject_threshold)
+VALUES (:account_id, :approve_threshold, :reject_threshold)
+ON CONFLICT (account_id) DO UPDATE
+SET approve_threshold = EXCLUDED.approve_threshold,
+    reject_threshold = EXCLUDED.reject_threshold,
+    updated_at = now()`
+
+// CreateReview implements review.Store.
+func (s *Store) CreateReview(ctx context.Context, k review.Key, build func(newest int64) (review.Review, []events.Event, error)) (review.Review, error) {
+	var out review.Review
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, lockCreative, k.AccountID+"\x1f"+k.CreativeID); err != nil {
+			return fmt.Errorf("locking creative %s: %w", k, err)
+		}
+		var existing struct {
+			Newest  int64 `db:"newest"`
+			Present bool  `db:"present"`
+		}
+		if err := tx.GetContext(ctx, &existing, selectRevisions, k.AccountID, k.CreativeID, k.Revision); err != nil {
+			return fmt.Errorf("reading revisions of %s: %w", k, err)
+		}
+		if existing.Present {
+			return review.ErrAlreadyReviewed
+		}
+		rv, evs, err := build(existing.Newest)
+		if err != nil {
+			return err
+		}
+		if rv.Key != k {
+			return fmt.Errorf("review for %s built with key %s", k, rv.Key)
+		}
+		row, err := toReviewRow(rv)
+		if err != nil {
+			return err
+		}
+		if err := namedGet(ctx, tx, &row, insertReview, row); err != nil {
+			if pgdb.IsUniqueViolation(err) {
+				return review.ErrAlreadyReviewed
+			}
+			return fmt.Errorf("inserting review %s: %w", k, err)
+		}
+		if !row.SupersededBy.Valid {
+			if _, err := tx.NamedExecContext(ctx, supersedeOlder, row); err != nil {
+				return fmt.Errorf("superseding revisions older than %s: %w", k, err)
+			}
+		}
+		if err := outbox.Publish(tx.Tx, s.prefix, s.logger, evs...); err != nil {
+			return err
+		}
+		out, err = row.toReview()
+		return err
+	})
+	return out, err
+}
+
+// UpdateReview implements review.Store.
+func (s *Store) UpdateReview(ctx context.Context, k review.Key, update func(*review.Review) ([]events.Event, error)) (review.Review, error) {
+	var out review.Review
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var row reviewRow
+		if err := tx.GetContext(ctx, &row, selectReviewForUpdate, k.AccountID, k.CreativeID, k.Revision); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return review.NotFound(k)
+			}
+			return fmt.Errorf("loading review %s: %w", k, err)
+		}
+		rv, err := row.toReview()
+		if err != nil {
+			return err
+		}
+		evs, err := update(&rv)
+		if err != nil {
+			return err
+		}
+		rv.Key = k
+		updated, err := toReviewRow(rv)
+		if err != nil {
+			return err
+		}
+		if err := namedGet(ctx, tx, &row, updateDecision, updated); err != nil {
+			return fmt.Errorf("updating review %s: %w", k, err)
+		}
+		if err := outbox.Publish(tx.Tx, s.prefix, s.logger, evs...); err != nil {
+			return err
+		}
+		out, err = row.toReview()
+		return err
+	})
+	return out, err
+}
+
+// GetReview implements review.Store.
+func (s *Store) GetReview(ctx context.Context, k review.Key) (review.Review, error) {
+	var row reviewRow
+	if err := s.db.GetContext(ctx, &row, selectReview, k.AccountID, k.CreativeID, k.Revision); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return review.Review{}, review.NotFound(k)
+		}
+		return review.Review{}, fmt.Errorf("loading review %s: %w", k, err)
+	}
+	return row.toReview()
+}
+
+type listParams struct {
+	State           string    `db:"state"`
+	AccountID       string    `db:"account_id"`
+	HasCursor       bool      `db:"has_cursor"`
+	AfterCreatedAt  time.Time `db:"after_created_at"`
+	AfterAccountID  string    `db:"after_account_id"`
+	AfterCreativeID string    `db:"after_creative_id"`
+	AfterRevision   int64     `db:"after_revision"`
+	Limit           int       `db:"limit"`
+}
+
+// ListReviews implements review.Store.
+func (s *Store) ListReviews(ctx context.Context, q review.ListQuery) (review.Page, error) {
+	p := listParams{State: string(q.State), AccountID: q.AccountID, Limit: q.Limit + 1}
+	if q.After != nil {
+		p.HasCursor = true
+		p.AfterCreatedAt = q.After.CreatedAt
+		p.AfterAccountID = q.After.AccountID
+		p.AfterCreativeID = q.After.CreativeID
+		p.AfterRevision = q.After.Revision
+	}
+	rows, err := s.db.NamedQueryContext(ctx, listReviews, p)
+	if err != nil {
+		return review.Page{}, fmt.Errorf("listing reviews: %w", err)
+	}
+	defer rows.Close()
+	page := review.Page{Reviews: []review.Review{}}
+	for rows.Next() {
+		var row reviewRow
+		if err := rows.StructScan(&row); err != nil {
+			return review.Page{}, fmt.Errorf("reading review row: %w", err)
+		}
+		rv, err := row.toReview()
+		if err != nil {
+			return review.Page{}, err
+		}
+		page.Reviews = append(page.Reviews, rv)
+	}
+	if err := rows.Err(); err != nil {
+		return review.Page{}, fmt.Errorf("listing reviews: %w", err)
+	}
+	// One row more than asked tells whether another page exists without a
+	// second count query.
+	if len(page.Reviews) > q.Limit {
+		page.Reviews = page.Reviews[:q.Limit]
+		last := page.Reviews[len(page.Reviews)-1]
+		page.Next = &review.Cursor{CreatedAt: last.CreatedAt, Key: last.Key}
+	}
+	return page, nil
+}
+
+// CountQueue returns how many revisions wait for a person.
+func (s *Store) CountQueue(ctx context.Context) (int64, error) {
+	var n int64
+	if err := s.db.GetContext(ctx, &n, countQueue); err != nil {
+		return 0, fmt.Errorf("counting the review queue: %w", err)
+	}
+	return n, nil
+}
+
+// Policy implements review.Store.
+func (s *Store) Policy(ctx context.Context, accountID string) (review.Thresholds, bool, error) {
+	var row policyRow
+	if err := s.db.GetContext(ctx, &row, selectPolicy, accountID); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return review.Thresholds{}, false, nil
+		}
+		return review.Thresholds{}, false, fmt.Errorf("loading policy of %s: %w", accountID, err)
+	}
+	return review.Thresholds{Approve: row.ApproveThreshold, Reject: row.RejectThreshold}, true, nil
+}
+
+// PutPolicy implements review.Store.
+func (s *Store) PutPolicy(ctx context.Context, accountID string, t review.Thresholds) error {
+	row := policyRow{AccountID: accountID, ApproveThreshold: t.Approve, RejectThreshold: t.Reject}
+	if _, err := s.db.NamedExecContext(ctx, upsertPolicy, row); err != nil {
+		return fmt.Errorf("storing policy of %s: %w", accountID, err)
+	}
+	return nil
+}
+
+// inTx runs fn in a transaction, committing if it returns nil and rolling
+// back otherwise.
+func (s *Store) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) (err error) {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("beginning transaction: %w", err)
+	}
+	defer func() {
+		if err == nil {
+			return
+		}
+		if rbErr := tx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
+			err = errors.Join(err, fmt.Errorf("rolling back: %w", rbErr))
+		}
+	}()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("committing: %w", err)
+	}
+	return nil
+}
+
+// namedGet runs a named query that returns one row and scans it into dest.
+func namedGet(ctx context.Context, tx *sqlx.Tx, dest any, query string, arg any) error {
+	rows, err := sqlx.NamedQueryContext(ctx, tx, query, arg)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return sql.ErrNoRows
+	}
+	if err := rows.StructScan(dest); err != nil {
+		return err
+	}
+	return rows.Close()
+}
