@@ -177,9 +177,9 @@ func (l *errorLog) String() string {
 	return strings.Join(l.msgs, "; ")
 }
 
-func (l *errorLog) Noticef(string, ...any)          {}
-func (l *errorLog) Warnf(string, ...any)            {}
-func (l *errorLog) Debugf(string, ...any)           {}
-func (l *errorLog) Tracef(string, ...any)           {}
+func (l *errorLog) Noticef(string, ...any)         {}
+func (l *errorLog) Warnf(string, ...any)           {}
+func (l *errorLog) Debugf(string, ...any)          {}
+func (l *errorLog) Tracef(string, ...any)          {}
 func (l *errorLog) Errorf(format string, v ...any) { l.add(format, v...) }
 func (l *errorLog) Fatalf(format string, v ...any) { l.add(format, v...) }

@@ -40,10 +40,10 @@ func PingPostgres(ctx context.Context, url string, timeout time.Duration) error 
 // Postgres is the server a stack uses; URL is an admin URL (user postgres,
 // database postgres) from which per-service databases are made.
 type Postgres struct {
-	URL    string
-	Source string // "DATABASE_URL", "local", "private" or "private-running"
+	URL     string
+	Source  string // "DATABASE_URL", "local", "private" or "private-running"
 	DataDir string // the private cluster's directory, if any
-	stop   func(ctx context.Context) error
+	stop    func(ctx context.Context) error
 }
 
 // Describe says in one line which server this is, for the stack's summary.

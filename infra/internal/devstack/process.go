@@ -108,6 +108,8 @@ func StartProc(name, path string, args, env []string, stdout io.Writer, mu *sync
 	// then stops the services in order. Pdeathsig stops them if the stack is
 	// killed outright.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	// A grandchild still holding the output pipe must not keep Done open.
+	cmd.WaitDelay = 2 * time.Second
 	if err := cmd.Start(); err != nil {
 		lf.Close()
 		return nil, fmt.Errorf("starting %s: %w", name, err)
