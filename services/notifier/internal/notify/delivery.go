@@ -191,3 +191,10 @@ func (d Delivery) PayloadJSON() json.RawMessage { return json.RawMessage(d.Paylo
 type Signer interface {
 	Sign(r *http.Request, body []byte) error
 }
+
+// Filter narrows an operator's list of deliveries.
+type Filter struct {
+	Status    Status // empty means any
+	AccountID string // empty means any
+	Limit     int
+}

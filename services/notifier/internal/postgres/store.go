@@ -157,13 +157,6 @@ func (s *Store) Record(ctx context.Context, d notify.Delivery, a notify.Attempt,
 	})
 }
 
-// Filter narrows List.
-type Filter struct {
-	Status    notify.Status // empty means any
-	AccountID string        // empty means any
-	Limit     int
-}
-
 // listDeliveries leaves out the payload and credentials: an operator list
 // has no use for them, and credentials must never leave the database.
 const listDeliveries = `
@@ -174,7 +167,7 @@ ORDER BY id DESC
 LIMIT $3`
 
 // List returns the newest deliveries matching f.
-func (s *Store) List(ctx context.Context, f Filter) ([]notify.Delivery, error) {
+func (s *Store) List(ctx context.Context, f notify.Filter) ([]notify.Delivery, error) {
 	var rows []deliveryRow
 	if err := s.db.SelectContext(ctx, &rows, listDeliveries, string(f.Status), f.AccountID, f.Limit); err != nil {
 		return nil, fmt.Errorf("listing deliveries: %w", err)

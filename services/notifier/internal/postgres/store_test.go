@@ -250,14 +250,14 @@ func TestListAndQueueDepth(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
-		f    postgres.Filter
+		f    notify.Filter
 		want int
 	}{
-		{postgres.Filter{Limit: 100}, 5},
-		{postgres.Filter{Limit: 2}, 2},
-		{postgres.Filter{AccountID: "b", Limit: 100}, 2},
-		{postgres.Filter{Status: notify.StatusFailed, Limit: 100}, 1},
-		{postgres.Filter{Status: notify.StatusPending, AccountID: "a", Limit: 100}, 2},
+		{notify.Filter{Limit: 100}, 5},
+		{notify.Filter{Limit: 2}, 2},
+		{notify.Filter{AccountID: "b", Limit: 100}, 2},
+		{notify.Filter{Status: notify.StatusFailed, Limit: 100}, 1},
+		{notify.Filter{Status: notify.StatusPending, AccountID: "a", Limit: 100}, 2},
 	} {
 		got, err := s.List(ctx, tc.f)
 		if err != nil || len(got) != tc.want {

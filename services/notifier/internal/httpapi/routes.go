@@ -1,0 +1,63 @@
+// Package httpapi is the notifier's HTTP surface: operations endpoints, the
+// public JWKS buyers verify signatures with, and a small operator API over
+// deliveries.
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"example.com/creativesync/platform/httpserver"
+	"example.com/creativesync/services/notifier/internal/notify"
+	"example.com/creativesync/services/notifier/internal/signing"
+)
+
+// Deliveries is what the operator API needs from storage.
+type Deliveries interface {
+	List(ctx context.Context, f notify.Filter) ([]notify.Delivery, error)
+	Get(ctx context.Context, id int64) (notify.Delivery, []notify.Attempt, error)
+	Requeue(ctx context.Context, id int64, now time.Time) (notify.Delivery, error)
+}
+
+// Deps are the handler's dependencies.
+type Deps struct {
+	Deliveries Deliveries
+	// Wake is called after a re-queue so the delivery goes out at once.
+	Wake func()
+	// JWKS is the public key set published for buyers.
+	JWKS signing.JWKS
+	// AdminToken guards /api/v1; empty disables those routes (404).
+	AdminToken string
+	Registry   *prometheus.Registry
+	Checks     []httpserver.Check
+	Logger     *slog.Logger
+}
+
+// NewHandler returns the notifier's HTTP handler. Every route is listed here.
+//
+//	GET  /healthz                          process is up            (public)
+//	GET  /readyz                           Postgres, NATS, consumer (public)
+//	GET  /metrics                          Prometheus               (public)
+//	GET  /.well-known/jwks.json            webhook verification key (public)
+//	GET  /api/v1/deliveries                list, ?status=&account_id=&limit=     (admin)
+//	GET  /api/v1/deliveries/{id}           one delivery with its attempts        (admin)
+//	POST /api/v1/deliveries/{id}/retry     re-queue a failed or dead delivery    (admin)
+func NewHandler(d Deps) http.Handler {
+	if d.Deliveries == nil || d.Wake == nil || d.Registry == nil || d.Logger == nil {
+		panic("httpapi: missing dependency")
+	}
+	h := &handlers{d: d, now: time.Now}
+	mux := http.NewServeMux()
+	httpserver.Ops(mux, d.Registry, d.Checks...)
+	mux.HandleFunc("GET /.well-known/jwks.json", h.jwks)
+	if d.AdminToken != "" {
+		mux.Handle("GET /api/v1/deliveries", h.admin(h.listDeliveries))
+		mux.Handle("GET /api/v1/deliveries/{id}", h.admin(h.getDelivery))
+		mux.Handle("POST /api/v1/deliveries/{id}/retry", h.admin(h.retryDelivery))
+	}
+	return mux
+}

@@ -1,0 +1,301 @@
+// Package service wires the notifier together: Postgres store, signer,
+// SSRF-guarded sender, dispatcher workers, JetStream consumer and HTTP API.
+// main and the component tests both build it through New.
+package service
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/jmoiron/sqlx"
+	"github.com/nats-io/nats.go"
+	"golang.org/x/sync/errgroup"
+
+	"example.com/creativesync/platform/broker"
+	"example.com/creativesync/platform/httpserver"
+	"example.com/creativesync/platform/pgdb"
+	"example.com/creativesync/services/notifier/internal/httpapi"
+	"example.com/creativesync/services/notifier/internal/messaging"
+	"example.com/creativesync/services/notifier/internal/notify"
+	"example.com/creativesync/services/notifier/internal/postgres"
+	"example.com/creativesync/services/notifier/internal/signing"
+	"example.com/creativesync/services/notifier/internal/webhook"
+)
+
+// Name is the service name in logs, NATS connection names and durables.
+const Name = "notifier"
+
+// Config is the notifier's runtime configuration; main fills it from the
+// environment and tests build it directly.
+type Config struct {
+	DatabaseURL string
+	NATSURL     string
+	HTTPAddr    string
+	TopicPrefix string
+	// AdminToken enables the operator API; empty disables it.
+	AdminToken string
+	Workers    int
+	// PollInterval is how often idle workers look for due deliveries.
+	PollInterval   time.Duration
+	AttemptTimeout time.Duration
+	Retry          notify.RetryPolicy
+	// AllowPrivateTargets permits http:// and private addresses (dev, tests).
+	AllowPrivateTargets bool
+	// SigningKey is the Ed25519 webhook key; nil means the one stored in the
+	// database, generated on first start.
+	SigningKey   ed25519.PrivateKey
+	SigningKeyID string
+	// SignatureValidity is expires − created of each RFC 9421 signature.
+	SignatureValidity time.Duration
+	// QueueGaugeInterval is how often the queue-depth gauges are refreshed.
+	QueueGaugeInterval time.Duration
+	// Resolve replaces DNS resolution for webhook targets (tests only).
+	Resolve webhook.Resolver
+}
+
+// Service is a wired notifier, ready to Run.
+type Service struct {
+	cfg        Config
+	log        *slog.Logger
+	db         *sqlx.DB
+	store      *postgres.Store
+	nc         *nats.Conn
+	poison     message.Publisher
+	router     *broker.Router
+	dispatcher *notify.Dispatcher
+	sender     *webhook.Sender
+	metrics    *metrics
+	http       *httpserver.Server
+	key        signing.Key
+	closeOnce  sync.Once
+	closeErr   error
+}
+
+// New connects to Postgres and NATS, applies migrations, loads or creates
+// the signing key, provisions the consumer and binds the HTTP listener (so
+// Addr is known before Run). On error everything opened so far is closed.
+func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err error) {
+	s := &Service{cfg: cfg, log: log}
+	defer func() {
+		if err != nil {
+			_ = s.Close()
+		}
+	}()
+
+	if s.db, err = pgdb.Open(ctx, cfg.DatabaseURL); err != nil {
+		return nil, err
+	}
+	if err = postgres.Migrate(ctx, s.db.DB); err != nil {
+		return nil, err
+	}
+	s.store = postgres.NewStore(s.db)
+
+	if s.key, err = s.loadKey(ctx); err != nil {
+		return nil, err
+	}
+	signer, err := signing.NewWebhookSigner(s.key, cfg.SignatureValidity, nil)
+	if err != nil {
+		return nil, err
+	}
+	s.sender = webhook.NewSender(webhook.Config{
+		Signer:       signer,
+		AllowPrivate: cfg.AllowPrivateTargets,
+		Timeout:      cfg.AttemptTimeout,
+		Resolve:      cfg.Resolve,
+	})
+	if cfg.AllowPrivateTargets {
+		log.Warn("private webhook targets and plain http are allowed; never run production this way")
+	}
+
+	reg := httpserver.NewRegistry()
+	s.metrics = newMetrics(reg)
+	s.dispatcher = notify.NewDispatcher(notify.DispatcherConfig{
+		Queue:        s.store,
+		Sender:       s.sender,
+		Policy:       cfg.Retry,
+		Observer:     s.metrics,
+		Logger:       log,
+		Workers:      cfg.Workers,
+		PollInterval: cfg.PollInterval,
+		// Twice the attempt timeout plus slack: an attempt that is still
+		// running when its lease ends would be sent again by another worker.
+		Lease: 2*cfg.AttemptTimeout + 30*time.Second,
+	})
+
+	if s.nc, err = broker.Connect(cfg.NATSURL, Name); err != nil {
+		return nil, err
+	}
+	js, err := s.nc.JetStream()
+	if err != nil {
+		return nil, fmt.Errorf("jetstream context: %w", err)
+	}
+	if s.poison, err = broker.NewPublisher(cfg.NATSURL, broker.Logger(log)); err != nil {
+		return nil, fmt.Errorf("poison publisher: %w", err)
+	}
+	s.router, err = broker.NewRouter(broker.RouterConfig{
+		Service:  Name,
+		Prefix:   cfg.TopicPrefix,
+		NATSURL:  cfg.NATSURL,
+		JS:       js,
+		Poison:   s.poison,
+		Registry: reg,
+		Logger:   log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("router: %w", err)
+	}
+	if err = messaging.Register(s.router, messaging.NewHandler(s.store, s.dispatcher.Wake, log)); err != nil {
+		return nil, err
+	}
+
+	h := httpapi.NewHandler(httpapi.Deps{
+		Deliveries: s.store,
+		Wake:       s.dispatcher.Wake,
+		JWKS:       signing.JWKS{Keys: []signing.JWK{s.key.PublicJWK()}},
+		AdminToken: cfg.AdminToken,
+		Registry:   reg,
+		Checks: []httpserver.Check{
+			{Name: "postgres", Fn: s.store.Ping},
+			{Name: "nats", Fn: s.natsReady},
+			{Name: "consumer", Fn: s.consumerReady},
+		},
+		Logger: log,
+	})
+	if s.http, err = httpserver.Listen(cfg.HTTPAddr, h, log); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// loadKey returns the configured key, or the key in the database (storing
+// a freshly generated one first if there is none).
+func (s *Service) loadKey(ctx context.Context) (signing.Key, error) {
+	if s.cfg.SigningKey != nil {
+		return signing.NewKey(s.cfg.SigningKeyID, s.cfg.SigningKey), nil
+	}
+	seed := make([]byte, ed25519.SeedSize)
+	if _, err := rand.Read(seed); err != nil {
+		return signing.Key{}, err
+	}
+	candidate := signing.NewKey("", ed25519.NewKeyFromSeed(seed))
+	kid, stored, err := s.store.SigningKey(ctx, candidate.ID, seed)
+	if err != nil {
+		return signing.Key{}, err
+	}
+	if len(stored) != ed25519.SeedSize {
+		return signing.Key{}, fmt.Errorf("stored signing key %s has a %d-byte seed", kid, len(stored))
+	}
+	if kid == candidate.ID {
+		s.log.Info("generated a webhook signing key and stored it in the database; set NOTIFIER_SIGNING_KEY to manage it yourself", "kid", kid)
+	}
+	return signing.NewKey(kid, ed25519.NewKeyFromSeed(stored)), nil
+}
+
+// Addr is the bound HTTP address.
+func (s *Service) Addr() string { return s.http.Addr() }
+
+// KeyID is the id of the webhook signing key in use.
+func (s *Service) KeyID() string { return s.key.ID }
+
+func (s *Service) natsReady(context.Context) error {
+	if st := s.nc.Status(); st != nats.CONNECTED {
+		return fmt.Errorf("nats connection is %s", st)
+	}
+	return nil
+}
+
+func (s *Service) consumerReady(context.Context) error {
+	select {
+	case <-s.router.Running():
+		return nil
+	default:
+		return errors.New("consumer not running")
+	}
+}
+
+// Run consumes, dispatches and serves HTTP until ctx ends, then shuts down:
+// the consumer stops taking messages and finishes the one in hand, workers
+// finish their attempts in flight and record them, HTTP drains, and finally
+// the database and NATS connections are closed.
+func (s *Service) Run(ctx context.Context) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := s.router.Run(gctx); err != nil {
+			return fmt.Errorf("router: %w", err)
+		}
+		if gctx.Err() == nil {
+			return errors.New("router stopped on its own")
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		return s.router.Close()
+	})
+	g.Go(func() error { return s.dispatcher.Run(gctx) })
+	g.Go(func() error { s.refreshQueueGauges(gctx); return nil })
+	g.Go(func() error {
+		// Serving only once consuming works keeps /readyz honest from the
+		// first request on.
+		select {
+		case <-s.router.Running():
+		case <-gctx.Done():
+			return nil
+		}
+		s.log.Info("notifier running", "http", s.Addr(), "workers", s.cfg.Workers, "kid", s.key.ID)
+		return s.http.Serve(gctx)
+	})
+	err := g.Wait()
+	return errors.Join(err, s.Close())
+}
+
+func (s *Service) refreshQueueGauges(ctx context.Context) {
+	t := time.NewTicker(s.cfg.QueueGaugeInterval)
+	defer t.Stop()
+	for {
+		due, pending, err := s.store.QueueDepth(ctx, time.Now())
+		if err == nil {
+			s.metrics.due.Set(float64(due))
+			s.metrics.pending.Set(float64(pending))
+		} else if ctx.Err() == nil {
+			s.log.Warn("measuring queue depth", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Close releases what New opened. Run calls it on the way out; call it
+// yourself only if Run was never called.
+func (s *Service) Close() error {
+	s.closeOnce.Do(func() {
+		var errs []error
+		if s.router != nil {
+			errs = append(errs, s.router.Close())
+		}
+		if s.poison != nil {
+			errs = append(errs, s.poison.Close())
+		}
+		if s.sender != nil {
+			s.sender.Close()
+		}
+		if s.nc != nil {
+			s.nc.Close()
+		}
+		if s.db != nil {
+			errs = append(errs, s.db.Close())
+		}
+		s.closeErr = errors.Join(errs...)
+	})
+	return s.closeErr
+}
