@@ -118,7 +118,7 @@ type Pagination struct {
 // ListedCreative is one creative in list_creatives.
 type ListedCreative struct {
 	CreativeID      string              `json:"creative_id"`
-	Account         map[string]string   `json:"account,omitempty"`
+	AccountID       string              `json:"account_id"`
 	Name            string              `json:"name"`
 	FormatID        FormatID            `json:"format_id"`
 	Status          string              `json:"status"`
@@ -281,7 +281,7 @@ func decodeCursor(s string) (Cursor, error) {
 
 func listed(c Creative, withAssignments bool) ListedCreative {
 	l := ListedCreative{
-		CreativeID: c.CreativeID, Account: map[string]string{"account_id": c.AccountID}, Name: c.Name, FormatID: c.FormatID,
+		CreativeID: c.CreativeID, AccountID: c.AccountID, Name: c.Name, FormatID: c.FormatID,
 		Status: c.Status, CreatedDate: c.CreatedAt, UpdatedDate: c.UpdatedAt, Assets: c.Body["assets"], Tags: c.Tags,
 		PlatformID: c.PlatformID, Revision: c.Revision, Provenance: c.Body["provenance"],
 	}
