@@ -211,3 +211,5 @@ func (s *stack) lastEvent(name string, v any) {
 		s.t.Fatal(err)
 	}
 }
+
+func httpGet(url string) (*http.Response, error) { return http.Get(url) }
