@@ -71,7 +71,7 @@ const (
 
 // DefaultRules is the first rule set, in the order findings are reported.
 func DefaultRules(categories Categories) []Rule {
-	return []Rule{FormatRule{}, URLRule{}, ProvenanceRule{}, CategoryRule{Categories: categories}}
+	return []Rule{FormatRule{}, URLRule{}, ProvenanceRule{}, NewCategoryRule(categories)}
 }
 
 // FormatRule checks the manifest against ingest's snapshot of the format:
@@ -294,7 +294,33 @@ func DefaultCategories() Categories {
 // findings do not lower the score: being political is not a violation, it
 // only means a machine must not approve it alone.
 type CategoryRule struct {
-	Categories Categories
+	categories []category
+}
+
+type category struct {
+	name     string
+	keywords []keyword
+}
+
+type keyword struct {
+	text    string // as configured, for the message
+	pattern string // normalised and space-padded, for matching
+}
+
+// NewCategoryRule prepares the keyword lists once, so scoring a creative
+// does not re-normalise them.
+func NewCategoryRule(cats Categories) CategoryRule {
+	var r CategoryRule
+	for _, name := range sortedKeys(cats) {
+		c := category{name: name}
+		for _, kw := range cats[name] {
+			if n := normalizeWords(kw); n != "" {
+				c.keywords = append(c.keywords, keyword{text: kw, pattern: " " + n + " "})
+			}
+		}
+		r.categories = append(r.categories, c)
+	}
+	return r
 }
 
 func (CategoryRule) Name() string { return "category" }
@@ -310,36 +336,30 @@ func (r CategoryRule) Check(c *Creative) []Finding {
 			sources = append(sources, source{"assets." + id, t})
 		}
 	}
+	// Matching whole words on space-padded, normalised text: "vote" matches
+	// "Vote!" but not "devoted".
+	for i := range sources {
+		sources[i].text = " " + normalizeWords(sources[i].text) + " "
+	}
 	var out []Finding
-	for _, cat := range sortedKeys(r.Categories) {
+	for _, cat := range r.categories {
+	sources:
 		for _, s := range sources {
-			if kw, ok := matchKeyword(s.text, r.Categories[cat]); ok {
-				out = append(out, Finding{
-					Code:       CodeSensitiveCategory,
-					Message:    fmt.Sprintf("mentions %q: %s creatives are always reviewed by a person", kw, cat),
-					Field:      s.field,
-					Factor:     1,
-					ForceHuman: true,
-				})
-				break // one finding per category is enough for a reviewer
+			for _, kw := range cat.keywords {
+				if strings.Contains(s.text, kw.pattern) {
+					out = append(out, Finding{
+						Code:       CodeSensitiveCategory,
+						Message:    fmt.Sprintf("mentions %q: %s creatives are always reviewed by a person", kw.text, cat.name),
+						Field:      s.field,
+						Factor:     1,
+						ForceHuman: true,
+					})
+					break sources // one finding per category is enough for a reviewer
+				}
 			}
 		}
 	}
 	return out
-}
-
-// matchKeyword finds the first keyword occurring in text as whole words,
-// ignoring case and punctuation, so "vote" matches "Vote!" but not
-// "devoted".
-func matchKeyword(text string, keywords []string) (string, bool) {
-	hay := " " + normalizeWords(text) + " "
-	for _, kw := range keywords {
-		n := normalizeWords(kw)
-		if n != "" && strings.Contains(hay, " "+n+" ") {
-			return kw, true
-		}
-	}
-	return "", false
 }
 
 func normalizeWords(s string) string {
