@@ -24,6 +24,9 @@ type config struct {
 
 	TopicPrefix string // TOPIC_PREFIX, passed to the services
 	LogLevel    string // LOG_LEVEL, passed to the services
+	// REVIEWER_TOKEN guards review's reviewer API and page, which are off
+	// without one; `stack up` makes one for development if it is unset.
+	ReviewerToken string
 
 	// STACK_FORCE_PRIVATE skips reuse so the fallbacks can be tried on a
 	// machine where the standard servers run: "1" for both, or "postgres"
@@ -49,12 +52,13 @@ func loadConfig(getenv func(string) string, wd string) (config, error) {
 		LocalNATSURL:     devstack.LocalNATSURL,
 		TopicPrefix:      getenv("TOPIC_PREFIX"),
 		LogLevel:         getenv("LOG_LEVEL"),
+		ReviewerToken:    getenv("REVIEWER_TOKEN"),
 	}
 	if cfg.LogLevel == "" {
 		cfg.LogLevel = "info"
 	}
-	if strings.Contains(cfg.TopicPrefix, ".") {
-		return config{}, fmt.Errorf("TOPIC_PREFIX %q: stream names may not contain dots", cfg.TopicPrefix)
+	if strings.ContainsAny(cfg.TopicPrefix, ".*> \t") {
+		return config{}, fmt.Errorf("TOPIC_PREFIX %q may not contain dots, wildcards or spaces: it becomes part of stream names", cfg.TopicPrefix)
 	}
 	force := strings.ToLower(strings.TrimSpace(getenv("STACK_FORCE_PRIVATE")))
 	switch force {

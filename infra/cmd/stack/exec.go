@@ -85,9 +85,14 @@ func printEnv(ctx context.Context, cfg config, con *console) error {
 		return err
 	}
 	var missing []string
-	if s.PG.Source == "private" {
+	switch s.PG.Source {
+	case "private":
 		missing = append(missing, "Postgres")
-	} else {
+	case "private-running":
+		// Its owner stops it when it exits; so should not we.
+		s.PG.Detach()
+		fallthrough
+	default:
 		con.Printf("export TEST_DATABASE_URL=%q\n", s.PG.URL)
 	}
 	if s.NATS.Embedded() {

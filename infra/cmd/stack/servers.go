@@ -23,13 +23,16 @@ func ensureServers(ctx context.Context, cfg config, con *console, ports *devstac
 			s.NATS.Close()
 			con.Logf("embedded NATS stopped")
 		}
-		if s.PG != nil && s.PG.Source == "private" {
+		if s.PG != nil && s.PG.Private() {
 			ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 			defer cancel()
-			if err := s.PG.Stop(ctx); err != nil {
+			switch stopped, err := s.PG.Stop(ctx); {
+			case err != nil:
 				con.Logf("stopping private Postgres: %v", err)
-			} else {
+			case stopped:
 				con.Logf("private Postgres stopped")
+			default:
+				con.Logf("private Postgres left running: another stack still uses it")
 			}
 		}
 	}

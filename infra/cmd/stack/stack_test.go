@@ -103,7 +103,7 @@ func TestLoadConfigOutsideRepository(t *testing.T) {
 func TestServiceEnv(t *testing.T) {
 	t.Parallel()
 	cfg := config{
-		TopicPrefix: "p_", LogLevel: "debug",
+		TopicPrefix: "p_", LogLevel: "debug", ReviewerToken: "rev_x",
 		Environ: []string{"DATABASE_URL=postgres://user-set", "EXTRA=kept", "HTTP_ADDR=:1"},
 	}
 	ports := map[string]int{"ingest": 8080, "review": 8081, "notifier": 18082}
@@ -130,6 +130,9 @@ func TestServiceEnv(t *testing.T) {
 	notifier := serviceEnv(cfg, "notifier", "postgres://db/n", "nats://n:1", ports)
 	if get(notifier, "NOTIFIER_ALLOW_PRIVATE_TARGETS") != "true" || get(notifier, "HTTP_ADDR") != "127.0.0.1:18082" {
 		t.Errorf("notifier env = %v", notifier)
+	}
+	if review := serviceEnv(cfg, "review", "postgres://db/r", "nats://n:1", ports); get(review, "REVIEWER_TOKEN") != "rev_x" {
+		t.Errorf("review REVIEWER_TOKEN = %q; want rev_x", get(review, "REVIEWER_TOKEN"))
 	}
 	if get(notifier, "PUBLIC_BASE_URL") != "" {
 		t.Error("PUBLIC_BASE_URL is ingest's alone")

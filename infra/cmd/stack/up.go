@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -24,7 +25,12 @@ const (
 // up runs the whole pipeline until ctx ends or a service dies.
 func up(ctx context.Context, cfg config, con *console) error {
 	ports := &devstack.Ports{}
-	s, shutdown, err := ensureServers(ctx, cfg, con, ports, filepath.Join(cfg.DataDir, "nats"))
+	store, release, err := natsStore(cfg, con)
+	if err != nil {
+		return err
+	}
+	defer release()
+	s, shutdown, err := ensureServers(ctx, cfg, con, ports, store)
 	defer shutdown()
 	if err != nil {
 		return err
@@ -57,6 +63,11 @@ func up(ctx context.Context, cfg config, con *console) error {
 	key, err := devstack.DemoAPIKey(cfg.DataDir)
 	if err != nil {
 		return fmt.Errorf("demo API key: %w", err)
+	}
+	if cfg.ReviewerToken == "" {
+		if cfg.ReviewerToken, err = devstack.Secret(cfg.DataDir, "reviewer_token", "rev_"); err != nil {
+			return fmt.Errorf("reviewer token: %w", err)
+		}
 	}
 
 	httpPorts := map[string]int{}
@@ -102,11 +113,12 @@ func up(ctx context.Context, cfg config, con *console) error {
 		"review   http://127.0.0.1:%[2]d   (reviewer page: /reviews)\n"+
 		"notifier http://127.0.0.1:%[3]d\n"+
 		"ADCP_AUTH_TOKEN=%[4]s\n"+
-		"postgres %[5]s\n"+
-		"nats     %[6]s\n"+
-		"logs     %[7]s/<service>.log\n"+
+		"REVIEWER_TOKEN=%[5]s\n"+
+		"postgres %[6]s\n"+
+		"nats     %[7]s\n"+
+		"logs     %[8]s/<service>.log\n"+
 		"Ctrl-C stops everything.\n\n",
-		httpPorts["ingest"], httpPorts["review"], httpPorts["notifier"], key,
+		httpPorts["ingest"], httpPorts["review"], httpPorts["notifier"], key, cfg.ReviewerToken,
 		s.PG.Describe(), s.NATS.Describe(), logDir)
 
 	exited := make(chan *devstack.Proc, len(procs))
@@ -122,6 +134,26 @@ func up(ctx context.Context, cfg config, con *console) error {
 	}
 }
 
+// natsStore returns where an embedded NATS keeps its streams: .data/nats,
+// so they survive restarts, unless another stack holds it. Two servers on one
+// store would corrupt it, and nats-server does not guard against that.
+func natsStore(cfg config, con *console) (string, func(), error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return "", nil, err
+	}
+	store := filepath.Join(cfg.DataDir, "nats")
+	release, ok, err := devstack.TryLock(store + ".lock")
+	if err != nil {
+		return "", nil, err
+	}
+	if ok {
+		return store, release, nil
+	}
+	tmp := filepath.Join(cfg.DataDir, "tmp", "nats-up-"+strconv.Itoa(os.Getpid()))
+	con.Logf("%s is in use by another stack; an embedded NATS would keep its streams in %s until exit", store, tmp)
+	return tmp, func() { os.RemoveAll(tmp) }, nil
+}
+
 // serviceEnv is the environment of one service: everything the user set,
 // with ours on top (exec keeps the last of duplicate keys).
 func serviceEnv(cfg config, svc, dbURL, natsURL string, httpPorts map[string]int) []string {
@@ -135,6 +167,8 @@ func serviceEnv(cfg config, svc, dbURL, natsURL string, httpPorts map[string]int
 	switch svc {
 	case "ingest":
 		env = append(env, "PUBLIC_BASE_URL=http://127.0.0.1:"+strconv.Itoa(httpPorts["ingest"]))
+	case "review":
+		env = append(env, "REVIEWER_TOKEN="+cfg.ReviewerToken)
 	case "notifier":
 		// Dev only: buyers' test receivers listen on localhost, which the
 		// notifier refuses by default to avoid SSRF.

@@ -1,10 +1,13 @@
 package devstack
 
 import (
+	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strconv"
 	"sync"
+	"syscall"
 )
 
 // Ports hands out loopback TCP ports for the servers one stack starts. It
@@ -70,4 +73,23 @@ func freePort() (int, error) {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// TryLock takes an exclusive lock on path (created if missing) without
+// waiting. It reports false if another process holds it. The lock goes when
+// release is called or the process dies, so a killed stack never leaves a
+// stale one.
+func TryLock(path string) (release func(), ok bool, err error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, false, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, false, nil
+		}
+		return nil, false, fmt.Errorf("locking %s: %w", path, err)
+	}
+	return func() { f.Close() }, true, nil
 }

@@ -44,6 +44,9 @@ type Postgres struct {
 	Source  string // "DATABASE_URL", "local", "private" or "private-running"
 	DataDir string // the private cluster's directory, if any
 	stop    func(ctx context.Context) error
+	// users is a shared lock held while this stack uses a private cluster;
+	// every stack using it holds one, so the last to leave can tell.
+	users *os.File
 }
 
 // Describe says in one line which server this is, for the stack's summary.
@@ -51,9 +54,9 @@ func (p *Postgres) Describe() string {
 	u := pgdb.Redact(p.URL)
 	switch p.Source {
 	case "private":
-		return fmt.Sprintf("%s (private cluster in %s, stopped on exit)", u, p.DataDir)
+		return fmt.Sprintf("%s (private cluster in %s, started here)", u, p.DataDir)
 	case "private-running":
-		return fmt.Sprintf("%s (private cluster in %s, already running: left running; `stack down` stops it)", u, p.DataDir)
+		return fmt.Sprintf("%s (private cluster in %s, already running: shared with the stack that started it)", u, p.DataDir)
 	case "local":
 		return fmt.Sprintf("%s (reused the local server)", u)
 	default:
@@ -61,12 +64,44 @@ func (p *Postgres) Describe() string {
 	}
 }
 
-// Stop stops a private server this stack started; reused ones are left alone.
-func (p *Postgres) Stop(ctx context.Context) error {
-	if p.stop == nil {
-		return nil
+// Private reports whether this is a private cluster under .data.
+func (p *Postgres) Private() bool { return p.users != nil || strings.HasPrefix(p.Source, "private") }
+
+// Stop stops a private cluster if no other stack still uses it, and reports
+// whether it did. Reused servers are left alone.
+func (p *Postgres) Stop(ctx context.Context) (stopped bool, err error) {
+	if p.users == nil {
+		return false, nil
 	}
-	return p.stop(ctx)
+	defer p.Detach()
+	// Shared holders block this; a stack that is still running keeps the
+	// cluster up, and stops it itself when it leaves.
+	if err := syscall.Flock(int(p.users.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		return false, nil
+	}
+	return true, p.stop(ctx)
+}
+
+// Detach stops using a private cluster without stopping it.
+func (p *Postgres) Detach() {
+	if p.users != nil {
+		p.users.Close()
+		p.users = nil
+	}
+}
+
+// lockShared takes a shared lock on path, waiting while a stack holds it
+// exclusively, which it does only while stopping the cluster.
+func lockShared(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("locking %s: %w", path, err)
+	}
+	return f, nil
 }
 
 // PostgresOptions says where to look for a server and where a private
@@ -162,6 +197,22 @@ func startPrivatePostgres(ctx context.Context, o PostgresOptions) (*Postgres, er
 		}
 	}
 
+	users, err := lockShared(c.dir + ".lock")
+	if err != nil {
+		return nil, err
+	}
+	pg, err := c.ensureRunning(ctx, o)
+	if err != nil {
+		users.Close()
+		return nil, err
+	}
+	pg.users = users
+	return pg, nil
+}
+
+// ensureRunning creates the cluster on first use and starts it, or adopts
+// it if another stack already runs it.
+func (c *cluster) ensureRunning(ctx context.Context, o PostgresOptions) (*Postgres, error) {
 	if !c.initialized() {
 		o.Logf("creating a private Postgres cluster in %s", c.dir)
 		if out, err := c.run(ctx, "initdb", "-D", c.dir, "-U", "postgres", "--auth=trust",
@@ -173,9 +224,8 @@ func startPrivatePostgres(ctx context.Context, o PostgresOptions) (*Postgres, er
 	if port, ok := c.runningPort(ctx); ok {
 		url := adminURL(port)
 		if err := PingPostgres(ctx, url, 5*time.Second); err == nil {
-			// Another stack (or one that was killed) started it; stopping it
-			// here could pull it from under that stack's services.
-			return &Postgres{URL: url, Source: "private-running", DataDir: c.dir}, nil
+			// Another stack started it, or one that was killed left it.
+			return &Postgres{URL: url, Source: "private-running", DataDir: c.dir, stop: c.stop}, nil
 		}
 	}
 

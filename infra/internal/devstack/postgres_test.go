@@ -35,8 +35,8 @@ func TestEnsurePostgresReusesURL(t *testing.T) {
 	if pg.URL != admin || pg.Source != "DATABASE_URL" {
 		t.Fatalf("got %+v; want DATABASE_URL reused", pg)
 	}
-	if err := pg.Stop(context.Background()); err != nil {
-		t.Fatalf("Stop on a reused server must be a no-op: %v", err)
+	if stopped, err := pg.Stop(context.Background()); stopped || err != nil {
+		t.Fatalf("Stop on a reused server = %v, %v; want a no-op", stopped, err)
 	}
 }
 
@@ -123,7 +123,8 @@ func TestPrivatePostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("initdb + start: %s", time.Since(start))
-	defer pg.Stop(ctx)
+	// Whatever happens below, no postmaster outlives the test.
+	t.Cleanup(func() { _, _ = StopPrivatePostgres(context.Background(), dataDir) })
 	if pg.Source != "private" || pg.DataDir != filepath.Join(dataDir, "pg") {
 		t.Fatalf("got %+v; want a private cluster in %s/pg", pg, dataDir)
 	}
@@ -131,8 +132,8 @@ func TestPrivatePostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// A second stack while the first runs adopts the cluster and must not
-	// stop it.
+	// A second stack while the first runs adopts the cluster. Whichever
+	// leaves first must leave it running for the other.
 	again, err := EnsurePostgres(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -140,18 +141,17 @@ func TestPrivatePostgres(t *testing.T) {
 	if again.Source != "private-running" || again.URL != pg.URL {
 		t.Fatalf("second stack got %+v; want the running cluster adopted", again)
 	}
-	if err := again.Stop(ctx); err != nil {
-		t.Fatal(err)
+	if stopped, err := pg.Stop(ctx); stopped || err != nil {
+		t.Fatalf("first stack's Stop while the second runs = %v, %v; want it left running", stopped, err)
 	}
 	if err := PingPostgres(ctx, pg.URL, 2*time.Second); err != nil {
-		t.Fatalf("the adopting stack stopped the cluster: %v", err)
+		t.Fatalf("the cluster went away under the second stack: %v", err)
 	}
-
-	if err := pg.Stop(ctx); err != nil {
-		t.Fatal(err)
+	if stopped, err := again.Stop(ctx); !stopped || err != nil {
+		t.Fatalf("last stack's Stop = %v, %v; want the cluster stopped", stopped, err)
 	}
 	if err := PingPostgres(ctx, pg.URL, time.Second); err == nil {
-		t.Fatal("cluster still answers after Stop")
+		t.Fatal("cluster still answers after the last Stop")
 	}
 
 	// Later runs reuse the cluster, and what was in it.
@@ -161,6 +161,8 @@ func TestPrivatePostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("restart: %s", time.Since(start))
+	// `stack down` stops it whoever uses it, so detach rather than race it.
+	pg.Detach()
 	dsn := strings.Replace(pg.URL, "/postgres?", "/"+DatabaseName("ingest")+"?", 1)
 	db, err := sql.Open("postgres", dsn)
 	if err != nil {

@@ -54,8 +54,12 @@ func BuildServices(ctx context.Context, root, binDir string, out io.Writer, name
 // DemoAPIKey returns the key of the demo account, made once and kept in
 // dataDir/demo_api_key so the token a developer pasted into a client keeps
 // working across runs.
-func DemoAPIKey(dataDir string) (string, error) {
-	path := filepath.Join(dataDir, "demo_api_key")
+func DemoAPIKey(dataDir string) (string, error) { return Secret(dataDir, "demo_api_key", "demo_") }
+
+// Secret returns the secret kept in dataDir/file, first making one: prefix
+// followed by 32 random bytes in hex.
+func Secret(dataDir, file, prefix string) (string, error) {
+	path := filepath.Join(dataDir, file)
 	if raw, err := os.ReadFile(path); err == nil {
 		if k := strings.TrimSpace(string(raw)); k != "" {
 			return k, nil
@@ -67,7 +71,7 @@ func DemoAPIKey(dataDir string) (string, error) {
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", err
 	}
-	key := "demo_" + hex.EncodeToString(b[:])
+	key := prefix + hex.EncodeToString(b[:])
 	if err := os.MkdirAll(dataDir, 0o755); err != nil {
 		return "", err
 	}

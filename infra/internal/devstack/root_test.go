@@ -131,3 +131,23 @@ func unusedURL(t *testing.T, scheme string) string {
 	}
 	return scheme + "://127.0.0.1:" + strconv.Itoa(port)
 }
+
+func TestTryLock(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "nats.lock")
+	release, ok, err := TryLock(path)
+	if err != nil || !ok {
+		t.Fatalf("first TryLock = %v, %v; want the lock", ok, err)
+	}
+	// flock locks belong to the open file, so a second open in this process
+	// contends like another stack would.
+	if _, ok, err := TryLock(path); err != nil || ok {
+		t.Fatalf("second TryLock = %v, %v; want it refused", ok, err)
+	}
+	release()
+	release2, ok, err := TryLock(path)
+	if err != nil || !ok {
+		t.Fatalf("TryLock after release = %v, %v; want the lock", ok, err)
+	}
+	release2()
+}
