@@ -147,7 +147,9 @@ func (s *Store) CreateReview(ctx context.Context, k review.Key, build func(newes
 			}
 			return fmt.Errorf("inserting review %s: %w", k, err)
 		}
-		if !row.SupersededBy.Valid {
+		// A first revision has nothing to supersede; skipping the update
+		// saves a round trip on the common path.
+		if !row.SupersededBy.Valid && existing.Newest > 0 {
 			if _, err := tx.NamedExecContext(ctx, supersedeOlder, row); err != nil {
 				return fmt.Errorf("superseding revisions older than %s: %w", k, err)
 			}

@@ -29,7 +29,7 @@ type fixture struct {
 	svc   *review.Service
 }
 
-func newFixture(t *testing.T) fixture {
+func newFixture(t testing.TB) fixture {
 	t.Helper()
 	ctx := context.Background()
 	db, err := pgdb.Open(ctx, pgtest.NewDatabase(t))
@@ -102,7 +102,7 @@ func aiUndisclosed(ev *events.CreativeSyncedV1) *events.CreativeSyncedV1 {
 	return ev
 }
 
-func reviewEvent(t *testing.T, svc *review.Service, ev *events.CreativeSyncedV1) (review.Review, error) {
+func reviewEvent(t testing.TB, svc *review.Service, ev *events.CreativeSyncedV1) (review.Review, error) {
 	t.Helper()
 	c, err := review.ParseCreative(ev)
 	if err != nil {

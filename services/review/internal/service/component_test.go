@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -36,7 +37,7 @@ const deadline = 30 * time.Second
 // stack is one test's Postgres database and topic prefix, shared by the
 // service instances the test starts.
 type stack struct {
-	t      *testing.T
+	t      testing.TB
 	prefix string
 	dsn    string
 	db     *sqlx.DB
@@ -45,7 +46,7 @@ type stack struct {
 	logger *slog.Logger
 }
 
-func newStack(t *testing.T) *stack {
+func newStack(t testing.TB) *stack {
 	t.Helper()
 	s := &stack{t: t, prefix: natstest.Prefix(t), dsn: pgtest.NewDatabase(t)}
 	s.logger = slog.New(slog.NewTextHandler(newTestLog(t), &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -126,7 +127,7 @@ func (s *stack) start(mod func(*service.Config)) *running {
 	return r
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	end := time.Now().Add(deadline)
 	for !cond() {
@@ -523,4 +524,26 @@ func (l *testLog) Write(p []byte) (int, error) {
 		l.t.Log(strings.TrimSpace(string(p)))
 	}
 	return len(p), nil
+}
+
+// BenchmarkPipeline measures throughput from publishing creative_synced_v1
+// to the decision event landing in its stream: consume, score, one
+// transaction with the outbox row, relay, JetStream.
+func BenchmarkPipeline(b *testing.B) {
+	s := newStack(b)
+	s.start(nil)
+	for b.Loop() {
+		b.StopTimer()
+		before := len(s.stream("creative_approved_v1"))
+		b.StartTimer()
+		const batch = 200
+		for i := range batch {
+			s.publish(creative("acct_bench", fmt.Sprintf("c%d-%d", before, i)))
+		}
+		waitFor(b, "decisions", func() bool {
+			si, err := s.js.StreamInfo(s.topic("creative_approved_v1"))
+			return err == nil && si.State.Msgs >= uint64(before+batch)
+		})
+	}
+	b.ReportMetric(float64(b.N*200)/b.Elapsed().Seconds(), "creatives/s")
 }
