@@ -18,7 +18,9 @@ import (
 
 var t0 = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 
-func mustStore(t *testing.T) (*postgres.Store, *sqlx.DB) {
+func mustStore(t *testing.T) (*postgres.Store, *sqlx.DB) { return mustStoreTB(t) }
+
+func mustStoreTB(t testing.TB) (*postgres.Store, *sqlx.DB) {
 	t.Helper()
 	ctx := context.Background()
 	db, err := pgdb.Open(ctx, pgtest.NewDatabase(t))
@@ -49,6 +51,16 @@ func newDelivery(i int, account string, at time.Time) notify.Delivery {
 }
 
 func mustInsert(t *testing.T, s *postgres.Store, d notify.Delivery) int64 {
+	return mustInsertTB(t, s, d)
+}
+
+var delivered = notify.Transition{Status: notify.StatusDelivered}
+
+func attemptOK(d notify.Delivery) notify.Attempt {
+	return notify.Attempt{DeliveryID: d.ID, Number: d.Attempts, StartedAt: t0, Duration: time.Millisecond, StatusCode: 204, Outcome: notify.StatusDelivered}
+}
+
+func mustInsertTB(t testing.TB, s *postgres.Store, d notify.Delivery) int64 {
 	t.Helper()
 	id, inserted, err := s.Insert(context.Background(), d)
 	if err != nil || !inserted {

@@ -77,7 +77,7 @@ type running struct {
 
 // start runs a service and waits until it is ready; stop (also run at
 // cleanup) shuts it down and waits for Run to return.
-func start(t *testing.T, cfg service.Config) *running {
+func start(t testing.TB, cfg service.Config) *running {
 	t.Helper()
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -124,7 +124,7 @@ func start(t *testing.T, cfg service.Config) *running {
 
 // eventually polls cond until it holds or the deadline passes. Deadlines
 // are generous; tests never assert on how fast something happened.
-func eventually(t *testing.T, within time.Duration, cond func() (bool, string)) {
+func eventually(t testing.TB, within time.Duration, cond func() (bool, string)) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	var last string
@@ -139,7 +139,7 @@ func eventually(t *testing.T, within time.Duration, cond func() (bool, string)) 
 	t.Fatalf("condition not met within %s; last state: %s", within, last)
 }
 
-func publish(t *testing.T, prefix string, evs ...*events.NotificationRequestedV1) {
+func publish(t testing.TB, prefix string, evs ...*events.NotificationRequestedV1) {
 	t.Helper()
 	nc, err := broker.Connect(natstest.URL(), "notifier-test")
 	if err != nil {
@@ -208,7 +208,7 @@ type buyer struct {
 	requests []request
 }
 
-func newBuyer(t *testing.T, script ...int) *buyer {
+func newBuyer(t testing.TB, script ...int) *buyer {
 	b := &buyer{script: script}
 	b.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
@@ -246,7 +246,7 @@ type deliveryJSON struct {
 	} `json:"attempt_log"`
 }
 
-func (r *running) call(t *testing.T, method, path, token string, out any) int {
+func (r *running) call(t testing.TB, method, path, token string, out any) int {
 	t.Helper()
 	req, _ := http.NewRequest(method, r.base+path, nil)
 	if token != "" {
@@ -263,7 +263,7 @@ func (r *running) call(t *testing.T, method, path, token string, out any) int {
 	return resp.StatusCode
 }
 
-func (r *running) deliveries(t *testing.T, query string) []deliveryJSON {
+func (r *running) deliveries(t testing.TB, query string) []deliveryJSON {
 	t.Helper()
 	var out struct {
 		Deliveries []deliveryJSON `json:"deliveries"`

@@ -285,3 +285,26 @@ func TestSenderRequiresHTTPSForPublicTargets(t *testing.T) {
 		t.Fatalf("got %v", res.Err)
 	}
 }
+
+// BenchmarkSend is one attempt without the database: RFC 9421 signing plus
+// an HTTP POST to a loopback receiver over a kept-alive connection.
+func BenchmarkSend(b *testing.B) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	ws, err := signing.NewWebhookSigner(testKey, 300*time.Second, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := webhook.NewSender(webhook.Config{Signer: ws, AllowPrivate: true, Timeout: 5 * time.Second})
+	defer s.Close()
+	d := delivery(srv.URL+"/hooks", notify.SchemeRFC9421, "")
+	b.ReportAllocs()
+	for b.Loop() {
+		if res := s.Send(context.Background(), d); res.StatusCode != http.StatusNoContent {
+			b.Fatalf("result %+v", res)
+		}
+	}
+}
