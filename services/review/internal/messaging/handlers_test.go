@@ -1,0 +1,111 @@
+package messaging_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"testing"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
+
+	"example.com/creativesync/events"
+	"example.com/creativesync/platform/apperr"
+	"example.com/creativesync/platform/broker"
+	"example.com/creativesync/platform/logging"
+	"example.com/creativesync/services/review/internal/messaging"
+	"example.com/creativesync/services/review/internal/review"
+)
+
+// reviewer records what the handler asks of the use case; the store
+// behind it is exercised for real in the postgres and service tests.
+type reviewer struct {
+	err    error
+	got    []review.Creative
+	origin review.Origin
+}
+
+func (r *reviewer) ReviewCreative(_ context.Context, c review.Creative, _ review.Snapshot, o review.Origin) (review.Review, error) {
+	r.got = append(r.got, c)
+	r.origin = o
+	return review.Review{Key: c.Key}, r.err
+}
+
+func syncedMsg(t *testing.T, edit func(*events.CreativeSyncedV1)) *message.Message {
+	t.Helper()
+	ev := &events.CreativeSyncedV1{
+		AccountID: "acct", CreativeID: "c", Revision: 1,
+		Assets: json.RawMessage(`{}`),
+	}
+	if edit != nil {
+		edit(ev)
+	}
+	msg, err := broker.NewMessage(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return msg
+}
+
+func TestOnCreativeSynced(t *testing.T) {
+	t.Parallel()
+	transient := errors.New("database is down")
+	tests := []struct {
+		name          string
+		msg           func(t *testing.T) *message.Message
+		reviewErr     error
+		wantErr       bool
+		wantPermanent bool
+		wantReviewed  bool
+	}{
+		{"valid event", func(t *testing.T) *message.Message { return syncedMsg(t, nil) }, nil, false, false, true},
+		{"redelivered revision is acknowledged", func(t *testing.T) *message.Message { return syncedMsg(t, nil) }, review.ErrAlreadyReviewed, false, false, true},
+		{"store failure is retried", func(t *testing.T) *message.Message { return syncedMsg(t, nil) }, transient, true, false, true},
+		{"undecodable payload is permanent", func(*testing.T) *message.Message {
+			return message.NewMessage(watermill.NewUUID(), []byte("{"))
+		}, nil, true, true, false},
+		{"contract violation is permanent", func(t *testing.T) *message.Message {
+			return syncedMsg(t, func(ev *events.CreativeSyncedV1) { ev.Revision = 0 })
+		}, nil, true, true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := &reviewer{err: tt.reviewErr}
+			err := messaging.NewHandlers(r, slog.New(slog.DiscardHandler)).OnCreativeSynced(tt.msg(t))
+			if (err != nil) != tt.wantErr || apperr.IsPermanent(err) != tt.wantPermanent {
+				t.Fatalf("err = %v (permanent %v), want error %v permanent %v", err, apperr.IsPermanent(err), tt.wantErr, tt.wantPermanent)
+			}
+			if (len(r.got) == 1) != tt.wantReviewed {
+				t.Fatalf("reviewed %d times", len(r.got))
+			}
+		})
+	}
+}
+
+func TestCorrelationID(t *testing.T) {
+	t.Parallel()
+	r := &reviewer{}
+	h := messaging.NewHandlers(r, slog.New(slog.DiscardHandler))
+
+	withHeader := syncedMsg(t, func(ev *events.CreativeSyncedV1) { ev.CorrelationID = "from-event" })
+	if err := h.OnCreativeSynced(withHeader); err != nil {
+		t.Fatal(err)
+	}
+	if r.origin.CorrelationID != "from-event" || r.origin.EventID == "" {
+		t.Fatalf("origin = %+v, want the event header's correlation id", r.origin)
+	}
+
+	// An event whose producer left the header empty still carries the
+	// message's correlation id, which the router middleware puts in the
+	// context.
+	bare := syncedMsg(t, nil)
+	bare.SetContext(logging.WithCorrelationID(context.Background(), "from-metadata"))
+	if err := h.OnCreativeSynced(bare); err != nil {
+		t.Fatal(err)
+	}
+	if r.origin.CorrelationID != "from-metadata" {
+		t.Fatalf("correlation id = %q, want the message's", r.origin.CorrelationID)
+	}
+}
