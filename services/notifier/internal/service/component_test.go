@@ -3,6 +3,7 @@ package service_test
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -575,6 +576,8 @@ func TestOperatorAPIDisabledWithoutAdminToken(t *testing.T) {
 	t.Parallel()
 	cfg := testConfig(pgtest.NewDatabase(t), natstest.Prefix(t))
 	cfg.AdminToken = ""
+	cfg.SigningKey = ed25519.NewKeyFromSeed(bytes.Repeat([]byte{3}, ed25519.SeedSize))
+	cfg.SigningKeyID = "notifier-test-2026"
 	r := start(t, cfg)
 	if code := r.call(t, http.MethodGet, "/api/v1/deliveries", "", nil); code != http.StatusNotFound {
 		t.Fatalf("list without ADMIN_TOKEN: HTTP %d, want 404", code)
@@ -582,7 +585,88 @@ func TestOperatorAPIDisabledWithoutAdminToken(t *testing.T) {
 	if code := r.call(t, http.MethodPost, "/api/v1/deliveries/1/retry", "anything", nil); code != http.StatusNotFound {
 		t.Fatalf("retry without ADMIN_TOKEN: HTTP %d, want 404", code)
 	}
-	if code := r.call(t, http.MethodGet, "/.well-known/jwks.json", "", nil); code != http.StatusOK {
+	var jwks signing.JWKS
+	if code := r.call(t, http.MethodGet, "/.well-known/jwks.json", "", &jwks); code != http.StatusOK || len(jwks.Keys) != 1 {
 		t.Fatalf("jwks: HTTP %d", code)
+	}
+	want := signing.NewKey(cfg.SigningKeyID, cfg.SigningKey).PublicJWK()
+	if got := jwks.Keys[0]; got.Kid != want.Kid || got.X != want.X {
+		t.Fatalf("published %+v, want the configured key %+v", got, want)
+	}
+}
+
+// TestShutdownFinishesTheAttemptInFlight stops the service while a buyer is
+// still answering: Run must wait for the answer and record it.
+func TestShutdownFinishesTheAttemptInFlight(t *testing.T) {
+	t.Parallel()
+	prefix := natstest.Prefix(t)
+	dbURL := pgtest.NewDatabase(t)
+	r := start(t, testConfig(dbURL, prefix))
+	arrived, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		once.Do(func() { close(arrived) })
+		<-release
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer slow.Close()
+	ev := newEvent(slow.URL+"/hooks", nil)
+	publish(t, prefix, ev)
+
+	select {
+	case <-arrived:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the attempt never started")
+	}
+	stopped := make(chan struct{})
+	go func() { r.stop(); close(stopped) }()
+	select {
+	case <-stopped:
+		t.Fatal("Run returned while an attempt was in flight")
+	case <-time.After(200 * time.Millisecond):
+	}
+	close(release)
+	select {
+	case <-stopped:
+	case <-time.After(30 * time.Second):
+		t.Fatal("service did not stop after the attempt finished")
+	}
+	// A fresh instance sees the outcome the stopped one recorded.
+	again := start(t, testConfig(dbURL, prefix))
+	if d, ok := again.delivery(t, ev.IdempotencyKey); !ok || d.Status != "delivered" || d.Attempts != 1 {
+		t.Fatalf("after shutdown: %+v", d)
+	}
+}
+
+// TestReplicasShareTheWork runs two instances on one database and one
+// consumer: each notification is consumed by one of them, and each delivery
+// is claimed by one worker only.
+func TestReplicasShareTheWork(t *testing.T) {
+	t.Parallel()
+	prefix := natstest.Prefix(t)
+	cfg := testConfig(pgtest.NewDatabase(t), prefix)
+	a := start(t, cfg)
+	bSvc := start(t, cfg)
+	if a.svc.KeyID() != bSvc.svc.KeyID() {
+		t.Fatalf("replicas sign with different keys: %s, %s", a.svc.KeyID(), bSvc.svc.KeyID())
+	}
+	buyer := newBuyer(t)
+	evs := make([]*events.NotificationRequestedV1, 30)
+	for i := range evs {
+		evs[i] = newEvent(buyer.URL+"/hooks", nil)
+	}
+	publish(t, prefix, evs...)
+	eventually(t, 30*time.Second, func() (bool, string) {
+		n := len(a.deliveries(t, "status=delivered&limit=1000"))
+		return n == len(evs), fmt.Sprintf("%d of %d delivered", n, len(evs))
+	})
+	seen := map[string]int{}
+	for _, q := range buyer.got() {
+		seen[q.header.Get("Webhook-Id")]++
+	}
+	for _, ev := range evs {
+		if seen[ev.IdempotencyKey] != 1 {
+			t.Errorf("%s received %d times", ev.IdempotencyKey, seen[ev.IdempotencyKey])
+		}
 	}
 }

@@ -82,6 +82,12 @@ type Service struct {
 // the signing key, provisions the consumer and binds the HTTP listener (so
 // Addr is known before Run). On error everything opened so far is closed.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err error) {
+	if cfg.QueueGaugeInterval <= 0 {
+		cfg.QueueGaugeInterval = 5 * time.Second
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
 	s := &Service{cfg: cfg, log: log}
 	defer func() {
 		if err != nil {
@@ -172,6 +178,20 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 		return nil, err
 	}
 	return s, nil
+}
+
+func (c Config) validate() error {
+	var errs []error
+	if c.DatabaseURL == "" || c.NATSURL == "" {
+		errs = append(errs, errors.New("database and NATS URLs are required"))
+	}
+	if c.Workers < 1 || c.PollInterval <= 0 || c.AttemptTimeout <= 0 {
+		errs = append(errs, errors.New("workers, poll interval and attempt timeout must be positive"))
+	}
+	if err := c.Retry.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("retry policy: %w", err))
+	}
+	return errors.Join(errs...)
 }
 
 // loadKey returns the configured key, or the key in the database (storing
