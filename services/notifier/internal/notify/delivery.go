@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strings"
 	"time"
 
 	"example.com/creativesync/events"
@@ -146,8 +147,8 @@ func FromEvent(ev *events.NotificationRequestedV1, now time.Time, checkSecret Se
 				errs = append(errs, fmt.Errorf("auth credentials: %w", err))
 			}
 		case SchemeBearer:
-			if creds == "" {
-				errs = append(errs, errors.New("auth credentials are required for Bearer"))
+			if creds == "" || strings.ContainsAny(creds, "\r\n") {
+				errs = append(errs, errors.New("Bearer credentials must be non-empty and on one line"))
 			}
 		default:
 			errs = append(errs, fmt.Errorf("auth scheme %q: want Bearer or HMAC-SHA256", scheme))
