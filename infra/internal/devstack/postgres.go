@@ -359,6 +359,11 @@ func (c *cluster) prepareDirs(ctx context.Context) error {
 		c.sockDir = filepath.Join(os.TempDir(), "cs-pgsock-"+shortHash(c.sockDir))
 	}
 	for _, d := range []string{c.dir, c.sockDir} {
+		// The parents must stay open to the postgres user; MkdirAll would
+		// give them the cluster's 0700.
+		if err := os.MkdirAll(filepath.Dir(d), 0o755); err != nil {
+			return err
+		}
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return err
 		}
@@ -369,8 +374,8 @@ func (c *cluster) prepareDirs(ctx context.Context) error {
 		}
 	}
 	if c.asPostgres {
-		if out, err := c.run(ctx, "test", "-w", c.dir, "-a", "-w", c.sockDir); err != nil {
-			return fmt.Errorf("the postgres user cannot write to %s (a parent directory is closed to it?): %v %s", c.dir, err, out)
+		if _, err := c.run(ctx, "test", "-w", c.dir, "-a", "-w", c.sockDir); err != nil {
+			return fmt.Errorf("the postgres user cannot write to %s (is a parent directory closed to it?)", c.dir)
 		}
 	}
 	return nil
