@@ -104,6 +104,10 @@ func up(ctx context.Context, cfg config, con *console) error {
 	con.Logf("services started; logs are shown here prefixed by service and kept in %s/<service>.log", logDir)
 
 	if err := waitAllReady(ctx, procs, httpPorts); err != nil {
+		if ctx.Err() != nil {
+			con.Logf("stopping")
+			return nil // Ctrl-C while starting is not a failure
+		}
 		return err
 	}
 
