@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 
+	"example.com/creativesync/platform/broker"
 	"example.com/creativesync/services/ingest/internal/creative"
 	"example.com/creativesync/services/ingest/internal/service"
 )
@@ -25,6 +27,8 @@ commands:
   create-account     -principal ID -id ID [-brand DOMAIN -operator DOMAIN] [-sandbox] [-status active|suspended]
   create-media-buy   -account ID -id ID
   set-package        -media-buy ID -id ID -status active|paused|completed|canceled
+  delete-streams     delete every JetStream stream whose name starts with TOPIC_PREFIX (a throwaway
+                     pipeline's, e.g. a compliance run's); refused when TOPIC_PREFIX is empty
 `
 
 func admin(ctx context.Context, cfg Config, args []string, getenv func(string) string, out io.Writer, log *slog.Logger) error {
@@ -140,6 +144,29 @@ func admin(ctx context.Context, cfg Config, args []string, getenv func(string) s
 			return err
 		}
 		return store.UpsertPackage(ctx, id, mediaBuy, status)
+	case "delete-streams":
+		// Without a prefix every stream on the server would match.
+		if cfg.TopicPrefix == "" {
+			return errors.New("delete-streams: TOPIC_PREFIX is empty; refusing to delete every stream on the server")
+		}
+		nc, err := broker.Connect(cfg.NATSURL, "ingest-admin")
+		if err != nil {
+			return err
+		}
+		defer nc.Close()
+		js, err := nc.JetStream()
+		if err != nil {
+			return err
+		}
+		for name := range js.StreamNames() {
+			if strings.HasPrefix(name, cfg.TopicPrefix) {
+				if err := js.DeleteStream(name); err != nil {
+					return fmt.Errorf("delete-streams: %s: %w", name, err)
+				}
+				fmt.Fprintln(out, "deleted stream", name)
+			}
+		}
+		return nil
 	default:
 		return fmt.Errorf("unknown admin command %q\n%s", args[0], adminUsage)
 	}

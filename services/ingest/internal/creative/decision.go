@@ -37,30 +37,37 @@ func (s *Service) ApplyDecision(ctx context.Context, d events.Decision, approved
 				return err
 			}
 		}
-		items, err := tx.PendingTaskItems(ctx, d.AccountID, d.CreativeID, d.Revision)
-		if err != nil {
+		return s.settleTasks(ctx, tx, d, status, now, correlationID)
+	})
+}
+
+// settleTasks records decision d (status approved or rejected) on every task
+// item waiting on that creative revision and completes the tasks it was the
+// last item of.
+func (s *Service) settleTasks(ctx context.Context, tx Tx, d events.Decision, status string, now time.Time, correlationID string) error {
+	items, err := tx.PendingTaskItems(ctx, d.AccountID, d.CreativeID, d.Revision)
+	if err != nil {
+		return err
+	}
+	for _, it := range items {
+		it.Decided = true
+		it.Outcome.Status = status
+		if status == StatusRejected {
+			for _, r := range d.Reasons {
+				it.Outcome.Warnings = append(it.Outcome.Warnings, r.Code+": "+r.Message)
+			}
+			if len(d.Reasons) > 0 {
+				it.Outcome.RejectionReason = d.Reasons[0].Message
+			}
+		}
+		if err := tx.DecideTaskItem(ctx, it); err != nil {
 			return err
 		}
-		for _, it := range items {
-			it.Decided = true
-			it.Outcome.Status = status
-			if !approved {
-				for _, r := range d.Reasons {
-					it.Outcome.Warnings = append(it.Outcome.Warnings, r.Code+": "+r.Message)
-				}
-				if len(d.Reasons) > 0 {
-					it.Outcome.RejectionReason = d.Reasons[0].Message
-				}
-			}
-			if err := tx.DecideTaskItem(ctx, it); err != nil {
-				return err
-			}
-			if err := s.completeIfDone(ctx, tx, it.TaskID, now, correlationID); err != nil {
-				return err
-			}
+		if err := s.completeIfDone(ctx, tx, it.TaskID, now, correlationID); err != nil {
+			return err
 		}
-		return nil
-	})
+	}
+	return nil
 }
 
 func (s *Service) completeIfDone(ctx context.Context, tx Tx, taskID string, now time.Time, correlationID string) error {

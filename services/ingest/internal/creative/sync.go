@@ -61,6 +61,7 @@ type Service struct {
 	registry *Registry
 	ttl      time.Duration
 	now      func() time.Time
+	sandbox  sandboxCatalogs
 }
 
 // NewService loads the format registry and returns the service.
@@ -198,6 +199,7 @@ func (s *Service) Sync(ctx context.Context, p Principal, req SyncRequest, correl
 	results := make([]SyncResult, len(req.Creatives))
 	ok := make([]bool, len(req.Creatives))
 	var invalid []Error
+	catalog := s.Catalog(acct)
 	for i, ci := range req.Creatives {
 		results[i] = SyncResult{CreativeID: ci.CreativeID}
 		if len(scope) > 0 && !scope[ci.CreativeID] {
@@ -206,7 +208,7 @@ func (s *Service) Sync(ctx context.Context, p Principal, req SyncRequest, correl
 				Message: "creative_id is not listed in creative_ids, so this sync does not touch it", Recovery: "correctable"}}
 			continue
 		}
-		errs := append(slices.Clone(ci.Errors), s.validateFormat(ci)...)
+		errs := append(slices.Clone(ci.Errors), s.validateFormat(catalog, ci)...)
 		if len(errs) > 0 {
 			for j := range errs {
 				errs[j].Recovery = recoveryOf(errs[j].Code)
@@ -282,17 +284,17 @@ func (s *Service) replay(prior IdempotencyRecord, reqHash string, now time.Time)
 	return r, nil
 }
 
-func (s *Service) validateFormat(ci CreativeInput) []Error {
+func (s *Service) validateFormat(catalog *Registry, ci CreativeInput) []Error {
 	if len(ci.Errors) > 0 {
 		return nil // structure is already broken; format checks would only repeat it
 	}
 	path := fmt.Sprintf("creatives[%d]", ci.Index)
-	if !s.registry.Serves(ci.FormatID.AgentURL) {
+	if !catalog.Serves(ci.FormatID.AgentURL) {
 		return []Error{{Code: CodeUnsupportedFeature, Field: path + ".format_id.agent_url",
 			Message:    fmt.Sprintf("format agent %s is not served by this seller", ci.FormatID.AgentURL),
-			Suggestion: "use a format_id from list_creative_formats (agent_url " + strings.Join(s.registry.AgentURLs(), ", ") + ")"}}
+			Suggestion: "use a format_id from list_creative_formats (agent_url " + strings.Join(catalog.AgentURLs(), ", ") + ")"}}
 	}
-	f, ok := s.registry.Lookup(ci.FormatID.ID)
+	f, ok := catalog.Lookup(ci.FormatID.ID)
 	if !ok {
 		return []Error{{Code: CodeUnsupportedFeature, Field: path + ".format_id.id",
 			Message:    fmt.Sprintf("format %q is not supported", ci.FormatID.ID),
@@ -414,7 +416,7 @@ func (s *Service) apply(ctx context.Context, tx Tx, p Principal, acct Account, r
 		if err := tx.UpsertCreative(ctx, c); err != nil {
 			return SyncResponse{}, err
 		}
-		evs = append(evs, s.syncedEvent(p, c, r.Action, taskID, correlationID))
+		evs = append(evs, s.syncedEvent(p, s.Catalog(acct), c, r.Action, taskID, correlationID))
 		items = append(items, TaskItem{TaskID: taskID, AccountID: acct.ID, CreativeID: c.CreativeID, Revision: c.Revision, Position: i, Outcome: *r})
 	}
 	if !req.Lenient && len(blocked) > 0 {
@@ -466,7 +468,7 @@ func (s *Service) apply(ctx context.Context, tx Tx, p Principal, acct Account, r
 	return SyncResponse{Status: "completed", Creatives: &results, DryRun: req.DryRun}, nil
 }
 
-func (s *Service) syncedEvent(p Principal, c Creative, action, taskID, correlationID string) *events.CreativeSyncedV1 {
+func (s *Service) syncedEvent(p Principal, catalog *Registry, c Creative, action, taskID, correlationID string) *events.CreativeSyncedV1 {
 	ev := &events.CreativeSyncedV1{
 		Header:      events.Header{EventID: newUUID(), CorrelationID: correlationID, OccurredAt: c.UpdatedAt},
 		AccountID:   c.AccountID,
@@ -482,7 +484,7 @@ func (s *Service) syncedEvent(p Principal, c Creative, action, taskID, correlati
 		Provenance:  c.Body["provenance"],
 		TaskID:      taskID,
 	}
-	if f, ok := s.registry.Lookup(c.FormatID.ID); ok {
+	if f, ok := catalog.Lookup(c.FormatID.ID); ok {
 		snap := &events.FormatSnapshot{Name: f.Name}
 		for _, a := range f.Assets {
 			snap.Assets = append(snap.Assets, events.FormatAsset{AssetID: a.AssetID, AssetType: a.AssetType, Required: a.Required})

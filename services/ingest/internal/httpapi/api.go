@@ -6,11 +6,13 @@ package httpapi
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"time"
 
 	"example.com/creativesync/platform/logging"
@@ -122,35 +124,98 @@ func (a *API) getTask(ctx context.Context, p creative.Principal, body []byte) ou
 
 // formatsResponse is list_creative_formats' response.
 type formatsResponse struct {
-	Formats []json.RawMessage `json:"formats"`
-	Status  string            `json:"status"`
-	Context json.RawMessage   `json:"context,omitempty"`
+	Formats    []json.RawMessage   `json:"formats"`
+	Pagination creative.Pagination `json:"pagination"`
+	Status     string              `json:"status"`
+	Context    json.RawMessage     `json:"context,omitempty"`
 }
 
-func (a *API) listFormats(ctx context.Context, body []byte) outcome {
+// formatsCursor is the opaque list_creative_formats cursor: the id of the
+// last format returned. The catalog order is fixed, so the next page starts
+// right after it.
+type formatsCursor struct {
+	After string `json:"after"`
+}
+
+// listFormats answers list_creative_formats. It is public; an account (which
+// needs credentials, p) narrows the catalog to the one that account sees.
+func (a *API) listFormats(ctx context.Context, p creative.Principal, body []byte) outcome {
 	var req struct {
 		FormatIDs  []creative.FormatID `json:"format_ids"`
 		AssetTypes []string            `json:"asset_types"`
-		Context    json.RawMessage     `json:"context"`
+		Account    json.RawMessage     `json:"account"`
+		Pagination *struct {
+			MaxResults *int   `json:"max_results"`
+			Cursor     string `json:"cursor"`
+		} `json:"pagination"`
+		Context json.RawMessage `json:"context"`
 	}
 	if len(body) > 0 {
 		if err := json.Unmarshal(body, &req); err != nil {
 			return a.render(ctx, 0, nil, creative.Reject(http.StatusBadRequest, creative.CodeValidation, "", "list_creative_formats request has a field of the wrong type"), creative.ContextOf(body))
 		}
 	}
-	resp := formatsResponse{Status: "completed", Context: req.Context, Formats: []json.RawMessage{}}
+	catalog := a.svc.Registry()
+	if len(req.Account) > 0 && string(req.Account) != "null" {
+		if p.ID == "" {
+			return a.render(ctx, 0, nil, creative.Reject(http.StatusUnauthorized, creative.CodeAuthRequired, "account",
+				"listing an account's formats needs credentials; omit account for the public catalog"), req.Context)
+		}
+		acct, err := a.svc.AccountFromRef(ctx, p, req.Account)
+		if err != nil {
+			return a.render(ctx, 0, nil, err, req.Context)
+		}
+		catalog = a.svc.Catalog(acct)
+	}
+	limit, after := 50, ""
+	if pg := req.Pagination; pg != nil {
+		if pg.MaxResults != nil {
+			if *pg.MaxResults < 1 || *pg.MaxResults > 100 {
+				return a.render(ctx, 0, nil, creative.Reject(http.StatusBadRequest, creative.CodeValidation, "pagination.max_results", "max_results must be between 1 and 100"), req.Context)
+			}
+			limit = *pg.MaxResults
+		}
+		if pg.Cursor != "" {
+			var c formatsCursor
+			b, err := base64.RawURLEncoding.DecodeString(pg.Cursor)
+			if err != nil || json.Unmarshal(b, &c) != nil || c.After == "" {
+				return a.render(ctx, 0, nil, creative.Reject(http.StatusBadRequest, creative.CodeInvalidRequest, "pagination.cursor", "cursor is not one this seller issued"), req.Context)
+			}
+			after = c.After
+		}
+	}
 	want := map[string]bool{}
 	for _, f := range req.FormatIDs {
 		want[f.ID] = true
 	}
-	for _, f := range a.svc.Registry().All() {
+	var matched []creative.Format
+	for _, f := range catalog.All() {
 		if len(want) > 0 && !want[f.ID] {
 			continue
 		}
 		if len(req.AssetTypes) > 0 && !f.HasAssetType(req.AssetTypes) {
 			continue
 		}
+		matched = append(matched, f)
+	}
+	start := 0
+	if after != "" {
+		i := slices.IndexFunc(matched, func(f creative.Format) bool { return f.ID == after })
+		if i < 0 {
+			return a.render(ctx, 0, nil, creative.Reject(http.StatusBadRequest, creative.CodeInvalidRequest, "pagination.cursor",
+				"the cursor's format is no longer listed; start again without a cursor"), req.Context)
+		}
+		start = i + 1
+	}
+	end := min(start+limit, len(matched))
+	resp := formatsResponse{Status: "completed", Context: req.Context, Formats: []json.RawMessage{},
+		Pagination: creative.Pagination{HasMore: end < len(matched), TotalCount: len(matched)}}
+	for _, f := range matched[start:end] {
 		resp.Formats = append(resp.Formats, f.Definition)
+	}
+	if resp.Pagination.HasMore {
+		b, _ := json.Marshal(formatsCursor{After: matched[end-1].ID})
+		resp.Pagination.Cursor = base64.RawURLEncoding.EncodeToString(b)
 	}
 	return outcome{status: http.StatusOK, body: resp}
 }
@@ -173,7 +238,8 @@ func (a *API) capabilities(reqContext json.RawMessage) map[string]any {
 		"creative": map[string]any{
 			"has_creative_library": true,
 		},
-		"last_updated": time.Now().UTC().Format(time.RFC3339),
+		"compliance_testing": complianceTesting(),
+		"last_updated":       time.Now().UTC().Format(time.RFC3339),
 	}
 	if len(reqContext) > 0 {
 		c["context"] = reqContext

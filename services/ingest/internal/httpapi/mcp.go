@@ -45,7 +45,7 @@ func (a *API) mcpHandler() http.Handler {
 				return outcome{status: http.StatusOK, body: a.capabilities(creative.ContextOf(args))}
 			}},
 		"list_creative_formats": {"List the creative formats this seller accepts, with their asset requirements.",
-			func(ctx context.Context, _ creative.Principal, args []byte) outcome { return a.listFormats(ctx, args) }},
+			a.listFormats},
 		"sync_creatives": {"Create or update creatives in an account's library (upsert by creative_id), with dry runs, scoping, delete_missing and package assignments.",
 			a.syncCreatives},
 		"list_creatives": {"List the creatives of your accounts with filters, sorting and cursor pagination; status is authoritative here.",
@@ -56,6 +56,12 @@ func (a *API) mcpHandler() http.Handler {
 	for name, t := range tools {
 		srv.AddTool(&mcp.Tool{Name: name, Description: t.desc, InputSchema: schemas[name]}, a.toolHandler(name, t.fn))
 	}
+	srv.AddTool(&mcp.Tool{Name: "comply_test_controller", InputSchema: schemas["comply_test_controller"],
+		Description: "Sandbox accounts only: seed creatives and formats and force creative review statuses for deterministic tests."},
+		func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			p, _ := principalFrom(ctx)
+			return a.complyTestController(ctx, p, toolArgs(req)), nil
+		})
 	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv },
 		&mcp.StreamableHTTPOptions{Stateless: true, JSONResponse: true, Logger: a.log})
 	return a.mcpGate(h)
@@ -63,14 +69,19 @@ func (a *API) mcpHandler() http.Handler {
 
 func (a *API) toolHandler(name string, fn toolFunc) mcp.ToolHandler {
 	return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		args := []byte(req.Params.Arguments)
-		if len(bytes.TrimSpace(args)) == 0 || string(bytes.TrimSpace(args)) == "null" {
-			args = []byte("{}")
-		}
 		p, _ := principalFrom(ctx)
-		o := fn(ctx, p, args)
+		o := fn(ctx, p, toolArgs(req))
 		return toolResult(o), nil
 	}
+}
+
+// toolArgs returns a call's arguments, {} when it sent none.
+func toolArgs(req *mcp.CallToolRequest) []byte {
+	args := []byte(req.Params.Arguments)
+	if len(bytes.TrimSpace(args)) == 0 || string(bytes.TrimSpace(args)) == "null" {
+		return []byte("{}")
+	}
+	return args
 }
 
 // toolResult renders an outcome as AdCP over MCP: the response object is the

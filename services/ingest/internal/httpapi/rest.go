@@ -157,16 +157,35 @@ func (a *API) handleGetTask(w http.ResponseWriter, r *http.Request) {
 	a.write(w, a.getTask(r.Context(), p, body))
 }
 
+// handleFormats is the public catalog: format_ids (comma separated),
+// max_results and cursor map onto list_creative_formats.
 func (a *API) handleFormats(w http.ResponseWriter, r *http.Request) {
-	var body []byte
-	if ids := r.URL.Query().Get("format_ids"); ids != "" {
+	q := r.URL.Query()
+	req := map[string]any{}
+	if ids := q.Get("format_ids"); ids != "" {
 		var fids []map[string]string
 		for _, id := range strings.Split(ids, ",") {
 			fids = append(fids, map[string]string{"id": strings.TrimSpace(id)})
 		}
-		body, _ = json.Marshal(map[string]any{"format_ids": fids})
+		req["format_ids"] = fids
 	}
-	a.write(w, a.listFormats(r.Context(), body))
+	pg := map[string]any{}
+	if v := q.Get("max_results"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			writeJSON(w, http.StatusBadRequest, errorBody{Errors: []creative.Error{{Code: creative.CodeValidation, Field: "max_results", Message: "max_results must be an integer", Recovery: "correctable"}}})
+			return
+		}
+		pg["max_results"] = n
+	}
+	if v := q.Get("cursor"); v != "" {
+		pg["cursor"] = v
+	}
+	if len(pg) > 0 {
+		req["pagination"] = pg
+	}
+	body, _ := json.Marshal(req)
+	a.write(w, a.listFormats(r.Context(), creative.Principal{}, body))
 }
 
 func (a *API) handleCapabilities(w http.ResponseWriter, r *http.Request) {
