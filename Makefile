@@ -15,7 +15,7 @@ STACK = .data/bin/stack
 # test gets its own database and topic prefix.
 TEST_FLAGS ?= -count=1 -race -p 2 -timeout 10m
 
-.PHONY: run test bench lint build tidy clean stack
+.PHONY: run test bench lint build tidy clean stack compliance
 
 stack:
 	@mkdir -p .data/bin
@@ -29,6 +29,11 @@ test: stack
 
 bench: stack
 	$(STACK) exec -- go test -count=1 -run '^$$' -bench . -benchmem $(PACKAGES)
+
+# The official AdCP compliance storyboards (@adcp/sdk, pinned in compliance/)
+# against a fresh ingest; fails on any failed step.
+compliance: stack
+	$(STACK) exec -- bash compliance/run.sh
 
 lint:
 	@out="$$(gofmt -l $(MODULE_DIRS))"; \

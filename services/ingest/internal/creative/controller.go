@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 
 	"example.com/creativesync/events"
 )
@@ -60,21 +59,8 @@ var creativeTransitions = map[string][]string{
 	StatusRejected:      {StatusProcessing, StatusPendingReview},
 }
 
-// Limits on sandbox catalogs, which live in memory.
-const (
-	maxSandboxFormats    = 100
-	maxSandboxPrincipals = 1000
-)
-
-// sandboxCatalogs holds the format catalogs principals seeded for their
-// sandbox accounts. A seeded catalog replaces the standard one in that
-// principal's sandbox accounts (listing and validation alike), so a test
-// knows the exact result set. It is compliance-session state: it lives in
-// this process and is gone after a restart.
-type sandboxCatalogs struct {
-	mu          sync.Mutex
-	byPrincipal map[string]*Registry
-}
+// maxSandboxFormats caps one principal's sandbox catalog.
+const maxSandboxFormats = 100
 
 // SandboxAccount resolves the account a controller request names and
 // requires it to be one of p's sandbox accounts. Anything else, including
@@ -138,24 +124,27 @@ func (s *Service) AccountFromRef(ctx context.Context, p Principal, raw json.RawM
 }
 
 // Catalog is the format registry account a sees: its principal's seeded
-// sandbox catalog for a sandbox account that has one, the standard
-// registry otherwise.
-func (s *Service) Catalog(a Account) *Registry {
+// sandbox catalog for a sandbox account that has one (a seeded catalog
+// replaces the standard one, listing and validation alike, so a test knows
+// the exact result set), the standard registry otherwise.
+func (s *Service) Catalog(ctx context.Context, a Account) (*Registry, error) {
 	if !a.Sandbox {
-		return s.registry
+		return s.registry, nil
 	}
-	s.sandbox.mu.Lock()
-	defer s.sandbox.mu.Unlock()
-	if r := s.sandbox.byPrincipal[a.PrincipalID]; r != nil {
-		return r
+	formats, err := s.store.SandboxFormats(ctx, a.PrincipalID)
+	if err != nil {
+		return nil, err
 	}
-	return s.registry
+	if len(formats) == 0 {
+		return s.registry, nil
+	}
+	return NewRegistry(formats, s.registry.AgentURLs()), nil
 }
 
 // SeedFormat adds a format to acct's principal's sandbox catalog. fixture is
 // a partial AdCP format object; format_id is ours. Seeding the same id again
 // with an equivalent fixture succeeds (replayed); a different one is refused.
-func (s *Service) SeedFormat(acct Account, formatID string, fixture map[string]json.RawMessage) (replayed bool, err error) {
+func (s *Service) SeedFormat(ctx context.Context, acct Account, formatID string, fixture map[string]json.RawMessage) (replayed bool, err error) {
 	if !formatIDPattern.MatchString(formatID) || len(formatID) > MaxIDLength {
 		return false, controllerErr(ControllerInvalidParams, "params.format_id must be 1-%d letters, digits, _ or -", MaxIDLength)
 	}
@@ -180,31 +169,19 @@ func (s *Service) SeedFormat(acct Account, formatID string, fixture map[string]j
 	if err != nil {
 		return false, controllerErr(ControllerInvalidParams, "params.fixture is not a usable format: %v", err)
 	}
-
-	s.sandbox.mu.Lock()
-	defer s.sandbox.mu.Unlock()
-	if s.sandbox.byPrincipal == nil {
-		s.sandbox.byPrincipal = map[string]*Registry{}
-	}
-	cur := s.sandbox.byPrincipal[acct.PrincipalID]
-	if cur == nil && len(s.sandbox.byPrincipal) >= maxSandboxPrincipals {
-		return false, controllerErr(ControllerInvalidState, "too many sandbox catalogs on this seller; retry later")
-	}
-	var formats []Format
-	if cur != nil {
-		if prev, ok := cur.Lookup(formatID); ok {
-			if !jsonEqual(prev.Definition, f.Definition) {
-				return false, controllerErr(ControllerInvalidParams, "format %s was already seeded with a different fixture; seed an equivalent fixture or use a new format_id", formatID)
-			}
-			return true, nil
-		}
-		formats = cur.All()
-	}
-	if len(formats) >= maxSandboxFormats {
+	prev, err := s.store.AddSandboxFormat(ctx, acct.PrincipalID, f, maxSandboxFormats)
+	if errors.Is(err, ErrLimit) {
 		return false, controllerErr(ControllerInvalidState, "a sandbox catalog holds at most %d formats", maxSandboxFormats)
 	}
-	// Registries are read without the lock, so a seed builds a new one.
-	s.sandbox.byPrincipal[acct.PrincipalID] = NewRegistry(append(slices.Clone(formats), f), ours)
+	if err != nil {
+		return false, err
+	}
+	if prev != nil {
+		if !jsonEqual(prev, f.Definition) {
+			return false, controllerErr(ControllerInvalidParams, "format %s was already seeded with a different fixture; seed an equivalent fixture or use a new format_id", formatID)
+		}
+		return true, nil
+	}
 	return false, nil
 }
 

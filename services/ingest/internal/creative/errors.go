@@ -83,3 +83,6 @@ func asType[T any](err error, target *T) bool { return errors.As(err, target) }
 // ErrNotFound is returned by stores for a missing row; the domain turns it
 // into the right AdCP code for the thing looked up.
 var ErrNotFound = errors.New("not found")
+
+// ErrLimit is returned by stores when a bounded collection is full.
+var ErrLimit = errors.New("limit reached")

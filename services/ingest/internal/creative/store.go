@@ -18,6 +18,8 @@ type Store interface {
 	ListCreatives(ctx context.Context, q ListQuery) (ListPage, error)
 	Task(ctx context.Context, principalID, taskID string) (Task, error)
 	InTx(ctx context.Context, fn func(Tx) error) error
+	SandboxFormats(ctx context.Context, principalID string) ([]Format, error)
+	AddSandboxFormat(ctx context.Context, principalID string, f Format, limit int) (existing json.RawMessage, err error)
 }
 
 // Tx is the work one sync does atomically: library rows, assignments, task

@@ -61,7 +61,6 @@ type Service struct {
 	registry *Registry
 	ttl      time.Duration
 	now      func() time.Time
-	sandbox  sandboxCatalogs
 }
 
 // NewService loads the format registry and returns the service.
@@ -199,7 +198,10 @@ func (s *Service) Sync(ctx context.Context, p Principal, req SyncRequest, correl
 	results := make([]SyncResult, len(req.Creatives))
 	ok := make([]bool, len(req.Creatives))
 	var invalid []Error
-	catalog := s.Catalog(acct)
+	catalog, err := s.Catalog(ctx, acct)
+	if err != nil {
+		return SyncResponse{}, err
+	}
 	for i, ci := range req.Creatives {
 		results[i] = SyncResult{CreativeID: ci.CreativeID}
 		if len(scope) > 0 && !scope[ci.CreativeID] {
@@ -243,7 +245,7 @@ func (s *Service) Sync(ctx context.Context, p Principal, req SyncRequest, correl
 			}
 		}
 		var err error
-		resp, err = s.apply(ctx, tx, p, acct, req, results, ok, now, correlationID)
+		resp, err = s.apply(ctx, tx, p, acct, catalog, req, results, ok, now, correlationID)
 		if err != nil {
 			return err
 		}
@@ -341,7 +343,7 @@ func jsonEqual(a, b json.RawMessage) bool {
 	return bytes.Equal(ca, cb)
 }
 
-func (s *Service) apply(ctx context.Context, tx Tx, p Principal, acct Account, req SyncRequest, results []SyncResult, ok []bool, now time.Time, correlationID string) (SyncResponse, error) {
+func (s *Service) apply(ctx context.Context, tx Tx, p Principal, acct Account, catalog *Registry, req SyncRequest, results []SyncResult, ok []bool, now time.Time, correlationID string) (SyncResponse, error) {
 	var ids []string
 	for i, ci := range req.Creatives {
 		if ok[i] {
@@ -416,7 +418,7 @@ func (s *Service) apply(ctx context.Context, tx Tx, p Principal, acct Account, r
 		if err := tx.UpsertCreative(ctx, c); err != nil {
 			return SyncResponse{}, err
 		}
-		evs = append(evs, s.syncedEvent(p, s.Catalog(acct), c, r.Action, taskID, correlationID))
+		evs = append(evs, s.syncedEvent(p, catalog, c, r.Action, taskID, correlationID))
 		items = append(items, TaskItem{TaskID: taskID, AccountID: acct.ID, CreativeID: c.CreativeID, Revision: c.Revision, Position: i, Outcome: *r})
 	}
 	if !req.Lenient && len(blocked) > 0 {

@@ -165,7 +165,9 @@ func (a *API) listFormats(ctx context.Context, p creative.Principal, body []byte
 		if err != nil {
 			return a.render(ctx, 0, nil, err, req.Context)
 		}
-		catalog = a.svc.Catalog(acct)
+		if catalog, err = a.svc.Catalog(ctx, acct); err != nil {
+			return a.render(ctx, 0, nil, err, req.Context)
+		}
 	}
 	limit, after := 50, ""
 	if pg := req.Pagination; pg != nil {

@@ -156,7 +156,7 @@ func (a *API) runScenario(ctx context.Context, p creative.Principal, req control
 		if err != nil {
 			return nil, err
 		}
-		replayed, err := a.svc.SeedFormat(acct, id, f)
+		replayed, err := a.svc.SeedFormat(ctx, acct, id, f)
 		if err != nil {
 			return nil, err
 		}

@@ -553,3 +553,57 @@ func (s *Store) Task(ctx context.Context, principalID, taskID string) (creative.
 	}
 	return r.domain(), nil
 }
+
+const sandboxFormats = `SELECT definition FROM sandbox_formats WHERE principal_id = $1 ORDER BY created_at, format_id`
+
+// SandboxFormats returns the formats principalID seeded for its sandbox
+// accounts, oldest first.
+func (s *Store) SandboxFormats(ctx context.Context, principalID string) ([]creative.Format, error) {
+	var defs []json.RawMessage
+	if err := s.db.SelectContext(ctx, &defs, sandboxFormats, principalID); err != nil {
+		return nil, fmt.Errorf("loading sandbox formats: %w", err)
+	}
+	out := make([]creative.Format, 0, len(defs))
+	for _, d := range defs {
+		f, err := creative.ParseFormat(d)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+const (
+	countSandboxFormats = `SELECT count(*) FROM sandbox_formats WHERE principal_id = $1`
+	insertSandboxFormat = `INSERT INTO sandbox_formats (principal_id, format_id, definition) VALUES ($1, $2, $3)
+ON CONFLICT (principal_id, format_id) DO NOTHING`
+	sandboxFormatByID = `SELECT definition FROM sandbox_formats WHERE principal_id = $1 AND format_id = $2`
+)
+
+// AddSandboxFormat stores f for principalID unless a format with its id is
+// already there, in which case that definition is returned. limit caps the
+// catalog's size.
+func (s *Store) AddSandboxFormat(ctx context.Context, principalID string, f creative.Format, limit int) (existing json.RawMessage, err error) {
+	err = s.InTx(ctx, func(t creative.Tx) error {
+		tx := t.(*txn).tx
+		var prev []byte
+		switch err := tx.QueryRowContext(ctx, sandboxFormatByID, principalID, f.ID).Scan(&prev); {
+		case err == nil:
+			existing = prev
+			return nil
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, countSandboxFormats, principalID).Scan(&n); err != nil {
+			return err
+		}
+		if n >= limit {
+			return creative.ErrLimit
+		}
+		_, err := tx.ExecContext(ctx, insertSandboxFormat, principalID, f.ID, []byte(f.Definition))
+		return err
+	})
+	return existing, err
+}
