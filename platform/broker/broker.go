@@ -100,12 +100,15 @@ func EnsureConsumer(js nats.JetStreamContext, topic, durable string) error {
 		MaxDeliver:     -1,
 		MaxAckPending:  MaxAckPending,
 	}
-	if _, err := js.ConsumerInfo(topic, durable); err == nil {
-		_, err = js.UpdateConsumer(topic, cfg)
-		if err != nil {
+	_, err := js.ConsumerInfo(topic, durable)
+	switch {
+	case err == nil:
+		if _, err := js.UpdateConsumer(topic, cfg); err != nil {
 			return fmt.Errorf("updating consumer %s on %s: %w", durable, topic, err)
 		}
 		return nil
+	case !errors.Is(err, nats.ErrConsumerNotFound):
+		return fmt.Errorf("looking up consumer %s on %s: %w", durable, topic, err)
 	}
 	if _, err := js.AddConsumer(topic, cfg); err != nil {
 		return fmt.Errorf("creating consumer %s on %s: %w", durable, topic, err)

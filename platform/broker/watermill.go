@@ -3,6 +3,7 @@ package broker
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -99,6 +100,10 @@ type Router struct {
 	service string
 	prefix  string
 	logger  watermill.LoggerAdapter
+	workers int
+	// subs are closed by Close too: Watermill only closes the subscribers of
+	// handlers that ran, so a router that never started would leak them.
+	subs []message.Subscriber
 }
 
 // RouterConfig configures NewRouter.
@@ -110,6 +115,11 @@ type RouterConfig struct {
 	Poison   message.Publisher     // where permanent failures go
 	Registry prometheus.Registerer // handler metrics; nil disables them
 	Logger   *slog.Logger
+	// Concurrency is how many messages of one handler a replica processes
+	// at once (default 4). Handlers must be idempotent and tolerate
+	// reordering anyway, since JetStream redelivers; more than one lets a
+	// replica overlap Postgres commits instead of waiting on each.
+	Concurrency int
 }
 
 // NewRouter builds the router. Middleware order matters: the poison queue
@@ -145,7 +155,10 @@ func NewRouter(cfg RouterConfig) (*Router, error) {
 	if cfg.Registry != nil {
 		metrics.NewPrometheusMetricsBuilder(cfg.Registry, "", "").AddPrometheusRouterMetrics(r)
 	}
-	return &Router{Router: r, js: cfg.JS, url: cfg.NATSURL, service: cfg.Service, prefix: cfg.Prefix, logger: wl}, nil
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 4
+	}
+	return &Router{Router: r, js: cfg.JS, url: cfg.NATSURL, service: cfg.Service, prefix: cfg.Prefix, logger: wl, workers: cfg.Concurrency}, nil
 }
 
 // Handle subscribes fn to the event named topicName through the service's
@@ -159,21 +172,31 @@ func (r *Router) Handle(handler, topicName string, fn message.NoPublishHandlerFu
 	if err := EnsureConsumer(r.js, topic, durable); err != nil {
 		return err
 	}
-	sub, err := newBoundSubscriber(r.url, topic, durable, r.logger)
+	sub, err := newBoundSubscriber(r.url, topic, durable, r.workers, r.logger)
 	if err != nil {
 		return fmt.Errorf("subscriber for %s: %w", durable, err)
 	}
+	r.subs = append(r.subs, sub)
 	r.AddConsumerHandler(durable, topic, sub, fn)
 	return nil
 }
 
-func newBoundSubscriber(url, topic, durable string, logger watermill.LoggerAdapter) (message.Subscriber, error) {
+// Close stops the router and closes every subscriber it made.
+func (r *Router) Close() error {
+	err := r.Router.Close()
+	for _, sub := range r.subs {
+		err = errors.Join(err, sub.Close())
+	}
+	return err
+}
+
+func newBoundSubscriber(url, topic, durable string, workers int, logger watermill.LoggerAdapter) (message.Subscriber, error) {
 	return wnats.NewSubscriber(wnats.SubscriberConfig{
 		URL:              url,
 		NatsOptions:      []nats.Option{nats.MaxReconnects(-1), nats.ReconnectWait(500 * time.Millisecond)},
 		Unmarshaler:      &wnats.NATSMarshaler{},
 		QueueGroupPrefix: durable,
-		SubscribersCount: 1,
+		SubscribersCount: workers,
 		AckWaitTimeout:   AckWait,
 		CloseTimeout:     10 * time.Second,
 		NakDelay:         Backoff{},

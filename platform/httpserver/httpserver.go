@@ -110,3 +110,15 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Close releases the listener of a server that is not serving (start-up
+// failed after Listen); a serving server is stopped by ending Serve's context.
+func (s *Server) Close() error {
+	if err := s.srv.Close(); err != nil {
+		return err
+	}
+	if err := s.ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+		return err
+	}
+	return nil
+}

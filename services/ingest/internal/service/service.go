@@ -186,6 +186,9 @@ func (s *Service) pruneOutbox(ctx context.Context) error {
 }
 
 func (s *Service) close() {
+	if s.http != nil {
+		_ = s.http.Close() // a no-op once Serve has shut it down
+	}
 	if s.router != nil {
 		_ = s.router.Close()
 	}
