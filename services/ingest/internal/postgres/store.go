@@ -146,38 +146,9 @@ func (s *Store) SeedFormats(ctx context.Context, defs []json.RawMessage) error {
 	})
 }
 
-// InTx runs fn in a transaction, committing when it returns nil. A
-// serialization failure or deadlock is retried a few times.
+// InTx runs fn in one transaction (see pgdb.InTx).
 func (s *Store) InTx(ctx context.Context, fn func(creative.Tx) error) error {
-	var err error
-	for attempt := 0; attempt < 3; attempt++ {
-		err = s.inTx(ctx, fn)
-		if !pgdb.IsRetryable(err) {
-			return err
-		}
-	}
-	return err
-}
-
-func (s *Store) inTx(ctx context.Context, fn func(creative.Tx) error) (err error) {
-	tx, err := s.db.BeginTxx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			if rbErr := tx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
-				err = errors.Join(err, rbErr)
-			}
-		}
-	}()
-	if err = fn(&txn{tx: tx, s: s}); err != nil {
-		return err
-	}
-	if err = tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
+	return pgdb.InTx(ctx, s.db, func(tx *sqlx.Tx) error { return fn(&txn{tx: tx, s: s}) })
 }
 
 type txn struct {

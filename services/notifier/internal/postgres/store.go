@@ -275,26 +275,9 @@ func (s *Store) SigningKey(ctx context.Context, candidateID string, candidateSee
 	return r.Kid, r.Seed, nil
 }
 
-// inTx runs fn in a transaction, committing if it returns nil.
-func (s *Store) inTx(ctx context.Context, fn func(*sqlx.Tx) error) (err error) {
-	tx, err := s.db.BeginTxx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("beginning transaction: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			if rbErr := tx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
-				err = errors.Join(err, fmt.Errorf("rolling back: %w", rbErr))
-			}
-		}
-	}()
-	if err := fn(tx); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("committing: %w", err)
-	}
-	return nil
+// inTx runs fn in one transaction (see pgdb.InTx).
+func (s *Store) inTx(ctx context.Context, fn func(*sqlx.Tx) error) error {
+	return pgdb.InTx(ctx, s.db, fn)
 }
 
 func nullCode(code int) sql.NullInt32 {

@@ -292,28 +292,9 @@ func (s *Store) PutPolicy(ctx context.Context, accountID string, t review.Thresh
 	return nil
 }
 
-// inTx runs fn in a transaction, committing if it returns nil and rolling
-// back otherwise.
-func (s *Store) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) (err error) {
-	tx, err := s.db.BeginTxx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("beginning transaction: %w", err)
-	}
-	defer func() {
-		if err == nil {
-			return
-		}
-		if rbErr := tx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
-			err = errors.Join(err, fmt.Errorf("rolling back: %w", rbErr))
-		}
-	}()
-	if err := fn(tx); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("committing: %w", err)
-	}
-	return nil
+// inTx runs fn in one transaction (see pgdb.InTx).
+func (s *Store) inTx(ctx context.Context, fn func(*sqlx.Tx) error) error {
+	return pgdb.InTx(ctx, s.db, fn)
 }
 
 // namedGet runs a named query that returns one row and scans it into dest.
