@@ -88,6 +88,27 @@ func (a *API) runScenario(ctx context.Context, p creative.Principal, req control
 		return map[string]any{"success": true, "message": "Fixture seeded"}
 	}
 
+	// seed runs a seed scenario: the id param names the fixture in the
+	// caller's sandbox account.
+	seed := func(idParam string, fn func(context.Context, creative.Account, string, map[string]json.RawMessage) (bool, error)) (map[string]any, error) {
+		id, err := str(idParam, true)
+		if err != nil {
+			return nil, err
+		}
+		f, err := fixture()
+		if err != nil {
+			return nil, err
+		}
+		acct, err := a.svc.SandboxAccount(ctx, p, req.Account)
+		if err != nil {
+			return nil, err
+		}
+		replayed, err := fn(ctx, acct, id, f)
+		if err != nil {
+			return nil, err
+		}
+		return seeded(replayed), nil
+	}
 	switch req.Scenario {
 	case "":
 		return nil, &creative.ControllerError{Code: creative.ControllerInvalidParams, Detail: "scenario is required"}
@@ -126,41 +147,9 @@ func (a *API) runScenario(ctx context.Context, p creative.Principal, req control
 		return map[string]any{"success": true, "previous_state": prev, "current_state": status,
 			"message": "creative " + id + " moved from " + prev + " to " + status}, nil
 	case "seed_creative":
-		id, err := str("creative_id", true)
-		if err != nil {
-			return nil, err
-		}
-		f, err := fixture()
-		if err != nil {
-			return nil, err
-		}
-		acct, err := a.svc.SandboxAccount(ctx, p, req.Account)
-		if err != nil {
-			return nil, err
-		}
-		replayed, err := a.svc.SeedCreative(ctx, acct, id, f)
-		if err != nil {
-			return nil, err
-		}
-		return seeded(replayed), nil
+		return seed("creative_id", a.svc.SeedCreative)
 	case "seed_creative_format":
-		id, err := str("format_id", true)
-		if err != nil {
-			return nil, err
-		}
-		f, err := fixture()
-		if err != nil {
-			return nil, err
-		}
-		acct, err := a.svc.SandboxAccount(ctx, p, req.Account)
-		if err != nil {
-			return nil, err
-		}
-		replayed, err := a.svc.SeedFormat(ctx, acct, id, f)
-		if err != nil {
-			return nil, err
-		}
-		return seeded(replayed), nil
+		return seed("format_id", a.svc.SeedFormat)
 	default:
 		return nil, &creative.ControllerError{Code: creative.ControllerUnknownScenario,
 			Detail: "scenario " + req.Scenario + " is not supported; list_scenarios names the supported ones"}
