@@ -578,3 +578,14 @@ func (s *Store) AddSandboxFormat(ctx context.Context, principalID string, f crea
 	})
 	return existing, err
 }
+
+const pruneIdempotencyKeys = `DELETE FROM idempotency_keys WHERE expires_at < now() - $1::interval`
+
+// PruneIdempotencyKeys deletes keys that expired more than keep ago.
+func (s *Store) PruneIdempotencyKeys(ctx context.Context, keep time.Duration) (int64, error) {
+	res, err := s.db.ExecContext(ctx, pruneIdempotencyKeys, fmt.Sprintf("%d seconds", int64(keep/time.Second)))
+	if err != nil {
+		return 0, fmt.Errorf("pruning idempotency keys: %w", err)
+	}
+	return res.RowsAffected()
+}

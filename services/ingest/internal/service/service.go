@@ -166,8 +166,13 @@ func (s *Service) Run(ctx context.Context) error {
 	return err
 }
 
-// pruneOutbox deletes relayed outbox rows every few minutes; watermill never
-// does, and the table would grow without bound.
+// idempotencyTombstone is how long an expired idempotency key is still
+// remembered, so a late retry gets IDEMPOTENCY_EXPIRED rather than running
+// again; after that the row is deleted.
+const idempotencyTombstone = 7 * 24 * time.Hour
+
+// pruneOutbox deletes relayed outbox rows and long-expired idempotency keys
+// every few minutes; neither table would otherwise stop growing.
 func (s *Service) pruneOutbox(ctx context.Context) error {
 	t := time.NewTicker(5 * time.Minute)
 	defer t.Stop()
@@ -180,6 +185,11 @@ func (s *Service) pruneOutbox(ctx context.Context) error {
 				s.log.Warn("pruning outbox", "err", err)
 			} else if n > 0 {
 				s.log.Debug("pruned outbox", "rows", n)
+			}
+			if n, err := s.Store.PruneIdempotencyKeys(ctx, idempotencyTombstone); err != nil {
+				s.log.Warn("pruning idempotency keys", "err", err)
+			} else if n > 0 {
+				s.log.Debug("pruned idempotency keys", "rows", n)
 			}
 		}
 	}

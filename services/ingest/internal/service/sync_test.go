@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
 
@@ -372,3 +373,17 @@ func TestDecisionsBecomeVisibleAndCompleteTasks(t *testing.T) {
 }
 
 func (s *stack) natsURL() string { return natsURL }
+
+func TestLongExpiredIdempotencyKeysArePruned(t *testing.T) {
+	s := startIngest(t)
+	s.sync(syncReq(banner("b1")))
+	s.sync(syncReq(banner("b2")))
+	s.db.MustExec(`UPDATE idempotency_keys SET expires_at = now() - interval '8 days' WHERE response::text LIKE '%"b1"%'`)
+	n, err := s.svc.Store.PruneIdempotencyKeys(context.Background(), 7*24*time.Hour)
+	if err != nil || n != 1 {
+		t.Fatalf("pruned %d (%v), want 1", n, err)
+	}
+	if left := s.count(`SELECT count(*) FROM idempotency_keys`); left != 1 {
+		t.Errorf("%d keys left, want the unexpired one", left)
+	}
+}
