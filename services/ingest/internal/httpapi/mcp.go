@@ -6,6 +6,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -31,7 +32,9 @@ type toolFunc func(ctx context.Context, p creative.Principal, args []byte) outco
 // mcpHandler serves MCP over streamable HTTP, stateless: each AdCP call is
 // its own exchange, so no session state accumulates.
 func (a *API) mcpHandler() http.Handler {
-	srv := mcp.NewServer(&mcp.Implementation{Name: "creativesync-ingest", Version: a.cfg.Version}, &mcp.ServerOptions{Logger: a.log})
+	// The SDK logs every stateless session at info; only its warnings matter.
+	sdkLog := slog.New(minLevel{a.log.Handler(), slog.LevelWarn})
+	srv := mcp.NewServer(&mcp.Implementation{Name: "creativesync-ingest", Version: a.cfg.Version}, &mcp.ServerOptions{Logger: sdkLog})
 	var schemas map[string]json.RawMessage
 	if err := json.Unmarshal(toolSchemas, &schemas); err != nil {
 		panic("tool_schemas.json: " + err.Error())
@@ -63,7 +66,7 @@ func (a *API) mcpHandler() http.Handler {
 			return a.complyTestController(ctx, p, toolArgs(req)), nil
 		})
 	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv },
-		&mcp.StreamableHTTPOptions{Stateless: true, JSONResponse: true, Logger: a.log})
+		&mcp.StreamableHTTPOptions{Stateless: true, JSONResponse: true, Logger: sdkLog})
 	return a.mcpGate(h)
 }
 
@@ -174,4 +177,22 @@ func calledTools(body []byte) []string {
 		}
 	}
 	return names
+}
+
+// minLevel drops records below a level before they reach the handler.
+type minLevel struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+func (h minLevel) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return minLevel{h.Handler.WithAttrs(attrs), h.min}
+}
+
+func (h minLevel) WithGroup(name string) slog.Handler {
+	return minLevel{h.Handler.WithGroup(name), h.min}
 }

@@ -28,7 +28,7 @@ var natsURL = natstest.URL()
 
 // stack is one ingest running on its own database and topic prefix.
 type stack struct {
-	t      *testing.T
+	t      testing.TB
 	url    string
 	db     *sqlx.DB
 	js     nats.JetStreamContext
@@ -40,6 +40,12 @@ type stack struct {
 func startIngest(t *testing.T) *stack {
 	t.Helper()
 	t.Parallel()
+	return startIngestB(t)
+}
+
+// startIngestB starts ingest for a test or benchmark (not in parallel).
+func startIngestB(t testing.TB) *stack {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	prefix := natstest.Prefix(t)
 	cfg := service.Config{
@@ -108,7 +114,7 @@ func (s *stack) waitReady() {
 	s.t.Fatal("ingest not ready")
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
@@ -179,7 +185,7 @@ func (s *stack) streamCount(name string) uint64 {
 }
 
 // eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, what string, cond func() bool) {
+func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
