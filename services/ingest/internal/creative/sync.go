@@ -442,10 +442,23 @@ func (s *Service) apply(ctx context.Context, tx Tx, p Principal, acct Account, c
 		}
 	}
 	if taskID != "" && len(items) > 0 {
-		// Refresh outcomes with assignment results gathered after the loop.
-		for j := range items {
-			items[j].Outcome = results[items[j].Position]
+		// The task's final result lists every creative of the sync, as a
+		// synchronous answer would: items that wait for review, plus the
+		// unchanged, failed and archived ones, settled from the start.
+		// Outcomes are refreshed with assignment results gathered after the
+		// loop.
+		waiting := map[int]bool{}
+		for _, it := range items {
+			waiting[it.Position] = true
 		}
+		all := make([]TaskItem, len(results))
+		for j, r := range results {
+			all[j] = TaskItem{TaskID: taskID, AccountID: acct.ID, CreativeID: r.CreativeID, Position: j, Outcome: r, Decided: !waiting[j]}
+		}
+		for _, it := range items {
+			all[it.Position].Revision = it.Revision
+		}
+		items = all
 		t := Task{ID: taskID, PrincipalID: p.ID, AccountID: acct.ID, Type: "sync_creatives", Status: "submitted",
 			Context: req.Context, Push: req.Push, CreatedAt: now, UpdatedAt: now}
 		if err := tx.CreateTask(ctx, t, items); err != nil {

@@ -372,7 +372,7 @@ INSERT INTO tasks (task_id, principal_id, account_id, task_type, status, context
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`
 
 const insertTaskItem = `
-INSERT INTO task_items (task_id, account_id, creative_id, revision, position, outcome) VALUES ($1, $2, $3, $4, $5, $6)`
+INSERT INTO task_items (task_id, account_id, creative_id, revision, position, outcome, decided) VALUES ($1, $2, $3, $4, $5, $6, $7)`
 
 func (t *txn) CreateTask(ctx context.Context, task creative.Task, items []creative.TaskItem) error {
 	push, _ := json.Marshal(task.Push)
@@ -382,7 +382,7 @@ func (t *txn) CreateTask(ctx context.Context, task creative.Task, items []creati
 	}
 	for _, it := range items {
 		out, _ := json.Marshal(it.Outcome)
-		if _, err := t.tx.ExecContext(ctx, insertTaskItem, task.ID, it.AccountID, it.CreativeID, it.Revision, it.Position, out); err != nil {
+		if _, err := t.tx.ExecContext(ctx, insertTaskItem, task.ID, it.AccountID, it.CreativeID, it.Revision, it.Position, out, it.Decided); err != nil {
 			return fmt.Errorf("creating task item: %w", err)
 		}
 	}

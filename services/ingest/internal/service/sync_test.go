@@ -387,3 +387,47 @@ func TestLongExpiredIdempotencyKeysArePruned(t *testing.T) {
 		t.Errorf("%d keys left, want the unexpired one", left)
 	}
 }
+
+func TestTaskResultListsEveryCreativeOfTheSync(t *testing.T) {
+	s := startIngest(t)
+	s.sync(syncReq(banner("b0")))
+	bad := banner("bad")
+	bad["format_id"] = map[string]any{"agent_url": agentURL, "id": "display_1x1"}
+	req := syncReq(banner("b0"), banner("b1"), bad)
+	req["validation_mode"] = "lenient"
+	req["push_notification_config"] = map[string]any{"url": "https://buyer.example.com/hook"}
+	st, m, raw := s.sync(req)
+	if st != 202 {
+		t.Fatalf("%d %s", st, raw)
+	}
+	taskID := m["task_id"].(string)
+	pub, err := broker.NewPublisher(s.natsURL(), watermill.NopLogger{})
+	must(t, err)
+	defer pub.Close()
+	msg, err := broker.NewMessage(&events.CreativeApprovedV1{Header: events.Header{EventID: watermill.NewUUID()},
+		Decision: events.Decision{AccountID: "acct_1", CreativeID: "b1", Revision: 1, Score: 1, DecidedBy: "auto"}})
+	must(t, err)
+	must(t, pub.Publish(broker.Topic(s.prefix, "creative_approved_v1"), msg))
+	var body []byte
+	eventually(t, "task completion", func() bool {
+		_, body = s.do("GET", "/api/v1/tasks/"+taskID, s.key, nil)
+		return bytes.Contains(body, []byte(`"status":"completed"`))
+	})
+	var task struct {
+		Result struct {
+			Creatives []struct {
+				CreativeID string `json:"creative_id"`
+				Action     string `json:"action"`
+				Status     string `json:"status"`
+			} `json:"creatives"`
+		} `json:"result"`
+	}
+	must(t, json.Unmarshal(body, &task))
+	got := map[string]string{}
+	for _, c := range task.Result.Creatives {
+		got[c.CreativeID] = c.Action + "/" + c.Status
+	}
+	if len(got) != 3 || got["b0"] != "unchanged/pending_review" || got["b1"] != "created/approved" || got["bad"] != "failed/" {
+		t.Errorf("task result %v: %s", got, body)
+	}
+}
