@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -103,20 +104,8 @@ func (a *API) handleListGet(w http.ResponseWriter, r *http.Request) {
 	if v := q.Get("sort"); v != "" {
 		req["sort"] = map[string]string{"field": v, "direction": q.Get("direction")}
 	}
-	pg := map[string]any{}
-	if v := q.Get("max_results"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			writeJSON(w, http.StatusBadRequest, errorBody{Errors: []creative.Error{{Code: creative.CodeValidation, Field: "max_results", Message: "max_results must be an integer", Recovery: "correctable"}}})
-			return
-		}
-		pg["max_results"] = n
-	}
-	if v := q.Get("cursor"); v != "" {
-		pg["cursor"] = v
-	}
-	if len(pg) > 0 {
-		req["pagination"] = pg
+	if !paginationFromQuery(w, q, req) {
+		return
 	}
 	if v := q.Get("include_assignments"); v != "" {
 		req["include_assignments"] = v == "true"
@@ -169,20 +158,8 @@ func (a *API) handleFormats(w http.ResponseWriter, r *http.Request) {
 		}
 		req["format_ids"] = fids
 	}
-	pg := map[string]any{}
-	if v := q.Get("max_results"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			writeJSON(w, http.StatusBadRequest, errorBody{Errors: []creative.Error{{Code: creative.CodeValidation, Field: "max_results", Message: "max_results must be an integer", Recovery: "correctable"}}})
-			return
-		}
-		pg["max_results"] = n
-	}
-	if v := q.Get("cursor"); v != "" {
-		pg["cursor"] = v
-	}
-	if len(pg) > 0 {
-		req["pagination"] = pg
+	if !paginationFromQuery(w, q, req) {
+		return
 	}
 	body, _ := json.Marshal(req)
 	a.write(w, a.listFormats(r.Context(), creative.Principal{}, body))
@@ -194,4 +171,25 @@ func (a *API) handleCapabilities(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) notFound(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusNotFound, errorBody{Errors: []creative.Error{{Code: creative.CodeInvalidRequest, Message: "no such endpoint: " + r.Method + " " + r.URL.Path, Recovery: "correctable"}}})
+}
+
+// paginationFromQuery copies max_results and cursor into an AdCP request's
+// pagination object; a non-integer max_results is answered with a 400.
+func paginationFromQuery(w http.ResponseWriter, q url.Values, req map[string]any) bool {
+	pg := map[string]any{}
+	if v := q.Get("max_results"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			writeJSON(w, http.StatusBadRequest, errorBody{Errors: []creative.Error{{Code: creative.CodeValidation, Field: "max_results", Message: "max_results must be an integer", Recovery: "correctable"}}})
+			return false
+		}
+		pg["max_results"] = n
+	}
+	if v := q.Get("cursor"); v != "" {
+		pg["cursor"] = v
+	}
+	if len(pg) > 0 {
+		req["pagination"] = pg
+	}
+	return true
 }

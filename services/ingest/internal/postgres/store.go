@@ -109,9 +109,14 @@ func (s *Store) AccountByNaturalKey(ctx context.Context, principalID, brand, ope
 const selectFormats = `SELECT definition FROM formats ORDER BY sort_order, format_id`
 
 func (s *Store) Formats(ctx context.Context) ([]creative.Format, error) {
+	return s.loadFormats(ctx, selectFormats)
+}
+
+// loadFormats runs a query returning format definitions and parses them.
+func (s *Store) loadFormats(ctx context.Context, query string, args ...any) ([]creative.Format, error) {
 	var defs []json.RawMessage
-	if err := s.db.SelectContext(ctx, &defs, selectFormats); err != nil {
-		return nil, err
+	if err := s.db.SelectContext(ctx, &defs, query, args...); err != nil {
+		return nil, fmt.Errorf("loading formats: %w", err)
 	}
 	out := make([]creative.Format, 0, len(defs))
 	for _, d := range defs {
@@ -530,19 +535,7 @@ const sandboxFormats = `SELECT definition FROM sandbox_formats WHERE principal_i
 // SandboxFormats returns the formats principalID seeded for its sandbox
 // accounts, oldest first.
 func (s *Store) SandboxFormats(ctx context.Context, principalID string) ([]creative.Format, error) {
-	var defs []json.RawMessage
-	if err := s.db.SelectContext(ctx, &defs, sandboxFormats, principalID); err != nil {
-		return nil, fmt.Errorf("loading sandbox formats: %w", err)
-	}
-	out := make([]creative.Format, 0, len(defs))
-	for _, d := range defs {
-		f, err := creative.ParseFormat(d)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, f)
-	}
-	return out, nil
+	return s.loadFormats(ctx, sandboxFormats, principalID)
 }
 
 const (
