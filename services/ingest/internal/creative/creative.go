@@ -102,10 +102,6 @@ type Package struct {
 	Status     string // active | paused | completed | canceled
 }
 
-// Active reports whether the package is delivering: creatives assigned to it
-// must not change under it.
-func (p Package) Active() bool { return p.Status == "active" }
-
 // Error is the AdCP error object (core/error.json).
 type Error struct {
 	Code       string         `json:"code"`

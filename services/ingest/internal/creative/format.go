@@ -47,11 +47,10 @@ type Requirements struct {
 // ParseFormat reads an AdCP format object.
 func ParseFormat(def json.RawMessage) (Format, error) {
 	var f struct {
-		FormatID FormatID        `json:"format_id"`
-		Name     string          `json:"name"`
-		Type     string          `json:"type"`
-		Assets   []FormatAsset   `json:"assets"`
-		Extra    json.RawMessage `json:"-"`
+		FormatID FormatID      `json:"format_id"`
+		Name     string        `json:"name"`
+		Type     string        `json:"type"`
+		Assets   []FormatAsset `json:"assets"`
 	}
 	if err := json.Unmarshal(def, &f); err != nil {
 		return Format{}, fmt.Errorf("format definition: %w", err)
@@ -62,7 +61,7 @@ func ParseFormat(def json.RawMessage) (Format, error) {
 	return Format{ID: f.FormatID.ID, Definition: def, Name: f.Name, Type: f.Type, Assets: f.Assets}, nil
 }
 
-// Snapshot returns the slots of f in the event contract's shape.
+// asset returns the slot of f with the given asset id.
 func (f Format) asset(id string) (FormatAsset, bool) {
 	for _, a := range f.Assets {
 		if a.AssetID == id {

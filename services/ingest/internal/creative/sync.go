@@ -421,25 +421,21 @@ func (s *Service) apply(ctx context.Context, tx Tx, p Principal, acct Account, c
 		evs = append(evs, s.syncedEvent(p, catalog, c, r.Action, taskID, correlationID))
 		items = append(items, TaskItem{TaskID: taskID, AccountID: acct.ID, CreativeID: c.CreativeID, Revision: c.Revision, Position: i, Outcome: *r})
 	}
-	if !req.Lenient && len(blocked) > 0 {
-		return SyncResponse{}, rejectAll(http.StatusConflict, blocked)
-	}
 	if err := s.assign(ctx, tx, acct, req, results, current, statusOf); err != nil {
 		return SyncResponse{}, err
 	}
 	if req.DeleteMissing {
-		archived, err := s.archiveMissing(ctx, tx, acct, req, inSync, now, correlationID, &results)
+		archived, kept, err := s.archiveMissing(ctx, tx, acct, req, inSync, now, correlationID, &results)
 		if err != nil {
 			return SyncResponse{}, err
 		}
 		evs = append(evs, archived...)
+		blocked = append(blocked, kept...)
 	}
-	if !req.Lenient {
-		for _, r := range results {
-			if r.Action == ActionFailed && r.Errors[0].Code == CodeInvalidState {
-				return SyncResponse{}, rejectAll(http.StatusConflict, r.Errors)
-			}
-		}
+	// Strict mode applies nothing when any creative is held by active
+	// delivery; the transaction rolls back.
+	if !req.Lenient && len(blocked) > 0 {
+		return SyncResponse{}, rejectAll(http.StatusConflict, blocked)
 	}
 	if taskID != "" && len(items) > 0 {
 		// The task's final result lists every creative of the sync, as a
@@ -563,10 +559,13 @@ func (s *Service) assign(ctx context.Context, tx Tx, acct Account, req SyncReque
 	return nil
 }
 
-func (s *Service) archiveMissing(ctx context.Context, tx Tx, acct Account, req SyncRequest, inSync map[string]bool, now time.Time, correlationID string, results *[]SyncResult) ([]events.Event, error) {
+// archiveMissing archives the library creatives not in this sync and
+// returns their events, plus an error for each creative it had to keep
+// because active delivery holds it.
+func (s *Service) archiveMissing(ctx context.Context, tx Tx, acct Account, req SyncRequest, inSync map[string]bool, now time.Time, correlationID string, results *[]SyncResult) (evs []events.Event, kept []Error, err error) {
 	lib, err := tx.LockLibrary(ctx, acct.ID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var missing []string
 	for _, id := range lib {
@@ -575,23 +574,22 @@ func (s *Service) archiveMissing(ctx context.Context, tx Tx, acct Account, req S
 		}
 	}
 	if len(missing) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	active, err := tx.ActivePackages(ctx, acct.ID, missing)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	locked, err := tx.LockCreatives(ctx, acct.ID, missing)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var evs []events.Event
 	for _, id := range missing {
 		if pk := active[id]; len(pk) > 0 {
-			*results = append(*results, SyncResult{CreativeID: id, Action: ActionFailed, Errors: []Error{{
-				Code: CodeInvalidState, Recovery: "correctable",
-				Message: fmt.Sprintf("creative %s is assigned to active package(s) %s and was not archived; pause them first", id, strings.Join(pk, ", ")),
-			}}})
+			e := Error{Code: CodeInvalidState, Recovery: "correctable",
+				Message: fmt.Sprintf("creative %s is assigned to active package(s) %s and was not archived; pause them first", id, strings.Join(pk, ", "))}
+			*results = append(*results, SyncResult{CreativeID: id, Action: ActionFailed, Errors: []Error{e}})
+			kept = append(kept, e)
 			continue
 		}
 		*results = append(*results, SyncResult{CreativeID: id, Action: ActionDeleted})
@@ -600,12 +598,12 @@ func (s *Service) archiveMissing(ctx context.Context, tx Tx, acct Account, req S
 		}
 		rev := locked[id].Revision + 1
 		if err := tx.ArchiveCreative(ctx, acct.ID, id, rev, now); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		evs = append(evs, &events.CreativeArchivedV1{
 			Header:    events.Header{EventID: newUUID(), CorrelationID: correlationID, OccurredAt: now},
 			AccountID: acct.ID, CreativeID: id, Revision: rev, Reason: "delete_missing",
 		})
 	}
-	return evs, nil
+	return evs, kept, nil
 }

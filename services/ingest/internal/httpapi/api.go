@@ -9,7 +9,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -247,11 +246,4 @@ func (a *API) capabilities(reqContext json.RawMessage) map[string]any {
 		c["context"] = reqContext
 	}
 	return c
-}
-
-func describe(o outcome) string {
-	if eb, ok := o.body.(errorBody); ok && len(eb.Errors) > 0 {
-		return fmt.Sprintf("%s: %s", eb.Errors[0].Code, eb.Errors[0].Message)
-	}
-	return ""
 }

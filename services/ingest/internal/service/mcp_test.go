@@ -82,6 +82,9 @@ func TestMCPTools(t *testing.T) {
 		t.Errorf("capabilities: %s", body)
 	}
 	res, body = call(t, anon, "list_creative_formats", map[string]any{})
+	if res.IsError {
+		t.Fatalf("formats: %s", body)
+	}
 	adcptest.Validate(t, "media-buy/list-creative-formats-response.json", body)
 	for _, id := range []string{"display_300x250", "video_30s", "native_content", "native_post", "audio_30s"} {
 		if !strings.Contains(string(body), `"id":"`+id+`"`) {
@@ -102,12 +105,12 @@ func TestMCPTools(t *testing.T) {
 	}
 	adcptest.Validate(t, "creative/sync-creatives-response.json", body)
 	res, body = call(t, cs, "sync_creatives", req)
-	if !strings.Contains(string(body), `"replayed":true`) {
+	if res.IsError || !strings.Contains(string(body), `"replayed":true`) {
 		t.Errorf("replay over MCP: %s", body)
 	}
 	res, body = call(t, cs, "list_creatives", map[string]any{"filters": map[string]any{"creative_ids": []string{"m1"}}, "context": map[string]any{"correlation_id": "l"}})
 	adcptest.Validate(t, "creative/list-creatives-response.json", body)
-	if !strings.Contains(string(body), `"creative_id":"m1"`) || !strings.Contains(string(body), `"correlation_id":"l"`) {
+	if res.IsError || !strings.Contains(string(body), `"creative_id":"m1"`) || !strings.Contains(string(body), `"correlation_id":"l"`) {
 		t.Errorf("list over MCP: %s", body)
 	}
 

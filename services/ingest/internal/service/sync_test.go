@@ -251,6 +251,17 @@ func TestCreativeIDsScopeAndDeleteMissing(t *testing.T) {
 	// c is assigned to an active package: never archived.
 	s.seedPackage("acct_1", "mb_1", "pkg_live", "active")
 	s.db.MustExec(`INSERT INTO creative_assignments (account_id, creative_id, package_id) VALUES ('acct_1','c','pkg_live')`)
+	// Strict: c is held by delivery, so nothing is archived at all.
+	req = syncReq(banner("a"))
+	req["delete_missing"] = true
+	st, _, raw = s.sync(req)
+	if st != 409 || !strings.Contains(string(raw), "INVALID_STATE") {
+		t.Fatalf("strict delete_missing: %d %s", st, raw)
+	}
+	if n := s.count(`SELECT count(*) FROM creatives WHERE archived_at IS NOT NULL`); n != 0 {
+		t.Fatalf("strict failure archived %d creatives", n)
+	}
+
 	req = syncReq(banner("a"))
 	req["delete_missing"], req["validation_mode"] = true, "lenient"
 	st, m, raw = s.sync(req)
