@@ -148,7 +148,7 @@ func FromEvent(ev *events.NotificationRequestedV1, now time.Time, checkSecret Se
 			}
 		case SchemeBearer:
 			if creds == "" || strings.ContainsAny(creds, "\r\n") {
-				errs = append(errs, errors.New("bearer credentials must be non-empty and on one line"))
+				errs = append(errs, errors.New("auth scheme Bearer: credentials must be non-empty and on one line"))
 			}
 		default:
 			errs = append(errs, fmt.Errorf("auth scheme %q: want Bearer or HMAC-SHA256", scheme))
