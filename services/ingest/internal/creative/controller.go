@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 
@@ -66,12 +65,12 @@ const maxSandboxFormats = 100
 // requires it to be one of p's sandbox accounts. Anything else, including
 // an unknown account, is FORBIDDEN, so the controller never reveals or
 // touches production state.
-func (s *Service) SandboxAccount(ctx context.Context, p Principal, raw json.RawMessage) (Account, error) {
-	if len(raw) == 0 || isJSONNull(raw) {
+func (s *Service) SandboxAccount(ctx context.Context, p Principal, ref *AccountRef) (Account, error) {
+	if ref == nil || ref.IsZero() {
 		return Account{}, controllerErr(ControllerInvalidParams, "this scenario needs account: a sandbox account of yours")
 	}
-	a, err := s.AccountFromRef(ctx, p, raw)
-	if re := AsRequestError(err); re != nil {
+	a, err := s.ResolveAccount(ctx, p, *ref)
+	if re := AsRejection(err); re != nil {
 		return Account{}, controllerErr(ControllerForbidden, "comply_test_controller only acts on your sandbox accounts: %s", re.Errors[0].Message)
 	}
 	if err != nil {
@@ -113,16 +112,6 @@ func (s *Service) SandboxAccountOf(ctx context.Context, p Principal, creativeID 
 	}
 }
 
-// AccountFromRef decodes an account reference ({account_id} or {brand,
-// operator, sandbox?}) and resolves it among p's accounts.
-func (s *Service) AccountFromRef(ctx context.Context, p Principal, raw json.RawMessage) (Account, error) {
-	var ref AccountRef
-	if e := decodeAccountRef(raw, &ref); e != nil {
-		return Account{}, rejectAll(http.StatusBadRequest, []Error{*e})
-	}
-	return s.ResolveAccount(ctx, p, ref)
-}
-
 // Catalog is the format registry account a sees: its principal's seeded
 // sandbox catalog for a sandbox account that has one (a seeded catalog
 // replaces the standard one, listing and validation alike, so a test knows
@@ -141,25 +130,33 @@ func (s *Service) Catalog(ctx context.Context, a Account) (*Registry, error) {
 	return NewRegistry(formats, s.registry.AgentURLs()), nil
 }
 
-// SeedFormat adds a format to acct's principal's sandbox catalog. fixture is
-// a partial AdCP format object; format_id is ours. Seeding the same id again
-// with an equivalent fixture succeeds (replayed); a different one is refused.
-func (s *Service) SeedFormat(ctx context.Context, acct Account, formatID string, fixture map[string]json.RawMessage) (replayed bool, err error) {
-	if !formatIDPattern.MatchString(formatID) || len(formatID) > MaxIDLength {
-		return false, controllerErr(ControllerInvalidParams, "params.format_id must be 1-%d letters, digits, _ or -", MaxIDLength)
-	}
-	def := make(map[string]json.RawMessage, len(fixture)+2)
-	for k, v := range fixture {
+// FormatFixture is a seed_creative_format request: a partial AdCP format
+// object whose format_id is ours to set.
+type FormatFixture struct {
+	FormatID   string
+	Definition map[string]json.RawMessage
+}
+
+// SeedFormat adds a format to acct's principal's sandbox catalog. Seeding
+// the same id again with an equivalent fixture succeeds (replayed); a
+// different one is refused.
+func (s *Service) SeedFormat(ctx context.Context, acct Account, fx FormatFixture) (replayed bool, err error) {
+	def := make(map[string]json.RawMessage, len(fx.Definition)+2)
+	for k, v := range fx.Definition {
 		def[k] = v
 	}
 	ours := s.registry.AgentURLs()
-	def["format_id"], _ = json.Marshal(FormatID{AgentURL: ours[0], ID: formatID})
+	if def["format_id"], err = json.Marshal(FormatID{AgentURL: ours[0], ID: fx.FormatID}); err != nil {
+		return false, err
+	}
 	var name string
 	if v, ok := def["name"]; ok && json.Unmarshal(v, &name) != nil {
 		return false, controllerErr(ControllerInvalidParams, "params.fixture.name must be a string")
 	}
 	if strings.TrimSpace(name) == "" {
-		def["name"], _ = json.Marshal(formatID)
+		if def["name"], err = json.Marshal(fx.FormatID); err != nil {
+			return false, err
+		}
 	}
 	b, err := json.Marshal(def)
 	if err != nil {
@@ -178,77 +175,74 @@ func (s *Service) SeedFormat(ctx context.Context, acct Account, formatID string,
 	}
 	if prev != nil {
 		if !jsonEqual(prev, f.Definition) {
-			return false, controllerErr(ControllerInvalidParams, "format %s was already seeded with a different fixture; seed an equivalent fixture or use a new format_id", formatID)
+			return false, controllerErr(ControllerInvalidParams, "format %s was already seeded with a different fixture; seed an equivalent fixture or use a new format_id", fx.FormatID)
 		}
 		return true, nil
 	}
 	return false, nil
 }
 
-// SeedCreative puts a creative into acct's library as a fixture: fixture is
-// a partial creative object (format_id required; name, assets, tags…
-// optional) plus an optional status (default pending_review). Fixtures do
-// not enter review: no event is published. Seeding the same id again with
-// an equivalent fixture succeeds (replayed); anything else under that id is
-// refused, so a seed never overwrites a buyer's creative.
-func (s *Service) SeedCreative(ctx context.Context, acct Account, creativeID string, fixture map[string]json.RawMessage) (replayed bool, err error) {
-	if strings.TrimSpace(creativeID) == "" || len(creativeID) > MaxIDLength {
-		return false, controllerErr(ControllerInvalidParams, "params.creative_id must be a non-empty string of at most %d characters", MaxIDLength)
+// CreativeFixture is a seed_creative request, decoded: the creative object
+// (creative_id, name and format_id filled in) and its status.
+type CreativeFixture struct {
+	CreativeID string
+	Name       string
+	FormatID   FormatID // AgentURL empty means ours
+	Tags       []string
+	Status     string
+	Body       map[string]json.RawMessage
+}
+
+// SeedCreative puts a creative into acct's library as a fixture. Fixtures
+// do not enter review: no event is published. Seeding the same id again
+// with an equivalent fixture succeeds (replayed); anything else under that
+// id is refused, so a seed never overwrites a buyer's creative.
+func (s *Service) SeedCreative(ctx context.Context, acct Account, fx CreativeFixture) (replayed bool, err error) {
+	if fx.Status == "" {
+		fx.Status = StatusPendingReview
 	}
-	status := StatusPendingReview
-	if v, ok := fixture["status"]; ok && !isJSONNull(v) {
-		if json.Unmarshal(v, &status) != nil || !slices.Contains(validStatuses, status) {
-			return false, controllerErr(ControllerInvalidParams, "params.fixture.status must be one of %s", strings.Join(validStatuses, ", "))
-		}
+	if !slices.Contains(validStatuses, fx.Status) {
+		return false, controllerErr(ControllerInvalidParams, "params.fixture.status must be one of %s", strings.Join(validStatuses, ", "))
 	}
-	var fid FormatID
-	if v, ok := fixture["format_id"]; !ok || json.Unmarshal(v, &fid) != nil || !formatIDPattern.MatchString(fid.ID) {
-		return false, controllerErr(ControllerInvalidParams, "params.fixture.format_id must be an object with an id")
+	if fx.FormatID.AgentURL == "" {
+		fx.FormatID.AgentURL = s.registry.AgentURLs()[0]
 	}
-	if fid.AgentURL == "" {
-		fid.AgentURL = s.registry.AgentURLs()[0]
-	}
-	name := creativeID
-	if v, ok := fixture["name"]; ok && (json.Unmarshal(v, &name) != nil || strings.TrimSpace(name) == "") {
-		return false, controllerErr(ControllerInvalidParams, "params.fixture.name must be a non-empty string")
-	}
-	var tags []string
-	if v, ok := fixture["tags"]; ok && json.Unmarshal(v, &tags) != nil {
-		return false, controllerErr(ControllerInvalidParams, "params.fixture.tags must be an array of strings")
-	}
-	body := make(map[string]json.RawMessage, len(fixture)+2)
-	for k, v := range fixture {
+	body := make(map[string]json.RawMessage, len(fx.Body)+3)
+	for k, v := range fx.Body {
 		if !slices.Contains(sellerOwnedFields, k) {
 			body[k] = v
 		}
 	}
-	body["creative_id"], _ = json.Marshal(creativeID)
-	body["name"], _ = json.Marshal(name)
-	body["format_id"], _ = json.Marshal(fid)
-	hash, err := canonicalHash(body)
+	for k, v := range map[string]any{"creative_id": fx.CreativeID, "name": fx.Name, "format_id": fx.FormatID} {
+		if body[k], err = json.Marshal(v); err != nil {
+			return false, err
+		}
+	}
+	hash, err := CanonicalHash(body)
 	if err != nil {
-		return false, controllerErr(ControllerInvalidParams, "params.fixture is not valid JSON")
+		return false, controllerErr(ControllerInvalidParams, "params.fixture cannot be canonicalised: %v", err)
 	}
 	now := s.now()
 	err = s.store.InTx(ctx, func(tx Tx) error {
-		current, err := tx.LockCreatives(ctx, acct.ID, []string{creativeID})
-		if err != nil {
-			return err
-		}
-		if old, exists := current[creativeID]; exists {
-			if old.ContentHash == hash && old.Status == status {
+		replayed = false
+		old, err := tx.CreativeForUpdate(ctx, acct.ID, fx.CreativeID)
+		switch {
+		case err == nil:
+			if old.ContentHash == hash && old.Status == fx.Status {
 				replayed = true
 				return nil
 			}
-			return controllerErr(ControllerInvalidParams, "creative %s already exists with different content; seed an equivalent fixture or use a new creative_id", creativeID)
+			return controllerErr(ControllerInvalidParams, "creative %s already exists with different content; seed an equivalent fixture or use a new creative_id", fx.CreativeID)
+		case !errors.Is(err, ErrNotFound):
+			return err
 		}
-		c := Creative{AccountID: acct.ID, CreativeID: creativeID, PlatformID: newID("crv_"), Name: name, FormatID: fid,
-			Body: body, Tags: tags, ContentHash: hash, Revision: 1, Status: status, CreatedAt: now, UpdatedAt: now}
+		c := Creative{AccountID: acct.ID, CreativeID: fx.CreativeID, PlatformID: newID("crv_"), Name: fx.Name, FormatID: fx.FormatID,
+			Body: body, Tags: fx.Tags, ContentHash: hash, Revision: 1, Status: fx.Status, CreatedAt: now, UpdatedAt: now}
 		if err := tx.UpsertCreative(ctx, c); err != nil {
 			return err
 		}
-		if status == StatusArchived {
-			return tx.ArchiveCreative(ctx, acct.ID, creativeID, c.Revision, now)
+		if fx.Status == StatusArchived {
+			return tx.ArchiveCreative(ctx, Archive{AccountID: acct.ID, CreativeID: fx.CreativeID, Revision: c.Revision, At: now})
 		}
 		return nil
 	})
@@ -282,11 +276,11 @@ func (s *Service) ForceCreativeStatus(ctx context.Context, acct Account, creativ
 		switch {
 		case status == StatusArchived:
 			rev := c.Revision + 1
-			if err := tx.ArchiveCreative(ctx, acct.ID, creativeID, rev, now); err != nil {
+			if err := tx.ArchiveCreative(ctx, Archive{AccountID: acct.ID, CreativeID: creativeID, Revision: rev, At: now}); err != nil {
 				return err
 			}
 			return tx.Publish(ctx, &events.CreativeArchivedV1{
-				Header:    events.Header{EventID: newUUID(), CorrelationID: correlationID, OccurredAt: now},
+				Header:    events.Header{EventID: newEventID(), CorrelationID: correlationID, OccurredAt: now},
 				AccountID: acct.ID, CreativeID: creativeID, Revision: rev, Reason: "comply_test_controller",
 			})
 		case c.ArchivedAt != nil:

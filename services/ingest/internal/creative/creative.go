@@ -1,9 +1,10 @@
 // Package creative is ingest's domain: the creative library of each account,
 // the format registry it validates against, and the sync_creatives rules of
 // AdCP 3.0 (upsert, scoping, delete_missing, dry runs, validation modes,
-// assignments, idempotency and async tasks). Types carry AdCP's JSON names
-// because the library is the protocol's own model; transports (REST, MCP)
-// only decode requests and encode these results.
+// assignments, idempotency and async tasks). It takes typed commands that
+// the wire layer (internal/adcp) decoded and returns typed results and coded
+// errors; it knows nothing of HTTP or MCP. Result types carry AdCP's JSON
+// names because the library is the protocol's own model.
 package creative
 
 import (
@@ -48,13 +49,17 @@ type Account struct {
 	Status      string
 }
 
-// AccountRef is how a request names an account: by id or by natural key.
+// AccountRef is how a request names an account: by id or by natural key
+// (brand domain + operator, both lower-cased by the decoder).
 type AccountRef struct {
-	AccountID string          `json:"account_id,omitempty"`
-	Brand     json.RawMessage `json:"brand,omitempty"`
-	Operator  string          `json:"operator,omitempty"`
-	Sandbox   *bool           `json:"sandbox,omitempty"`
+	AccountID   string
+	BrandDomain string
+	Operator    string
+	Sandbox     bool
 }
+
+// IsZero reports whether the reference names nothing.
+func (r AccountRef) IsZero() bool { return r.AccountID == "" && r.BrandDomain == "" }
 
 // FormatID references a format (core/format-id.json).
 type FormatID struct {

@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http"
+	"fmt"
 	"slices"
 	"time"
 
@@ -90,7 +90,7 @@ func (s *Service) completeIfDone(ctx context.Context, tx Tx, taskID string, now 
 	}
 	result, err := json.Marshal(SyncResponse{Status: "completed", Creatives: &outcomes, Context: t.Context})
 	if err != nil {
-		return err
+		return fmt.Errorf("encoding the result of task %s: %w", t.ID, err)
 	}
 	t.Status, t.Result, t.UpdatedAt, t.CompletedAt = "completed", result, now, &now
 	if err := tx.CompleteTask(ctx, t); err != nil {
@@ -126,10 +126,10 @@ func taskWebhook(t Task, now time.Time, correlationID string) (*events.Notificat
 		Timestamp: now, Message: "review finished for every creative of the sync", Result: t.Result, Context: t.Context,
 	})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("encoding the webhook of task %s: %w", t.ID, err)
 	}
 	ev := &events.NotificationRequestedV1{
-		Header:         events.Header{EventID: newUUID(), CorrelationID: correlationID, OccurredAt: now},
+		Header:         events.Header{EventID: newEventID(), CorrelationID: correlationID, OccurredAt: now},
 		IdempotencyKey: key, AccountID: t.AccountID, TaskID: t.ID, Kind: "task_status",
 		URL: t.Push.URL, Token: t.Push.Token, Payload: body,
 	}
@@ -156,11 +156,11 @@ type TaskResponse struct {
 // GetTask reports a task of p's. Another principal's task is not found.
 func (s *Service) GetTask(ctx context.Context, p Principal, taskID string) (TaskResponse, error) {
 	if taskID == "" {
-		return TaskResponse{}, Reject(http.StatusBadRequest, CodeInvalidRequest, "task_id", "task_id is required")
+		return TaskResponse{}, Reject(CodeInvalidRequest, "task_id", "task_id is required")
 	}
 	t, err := s.store.Task(ctx, p.ID, taskID)
 	if errors.Is(err, ErrNotFound) {
-		return TaskResponse{}, Reject(http.StatusNotFound, CodeReferenceNotFound, "task_id", "no such task")
+		return TaskResponse{}, Reject(CodeReferenceNotFound, "task_id", "no such task")
 	}
 	if err != nil {
 		return TaskResponse{}, err

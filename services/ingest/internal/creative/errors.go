@@ -7,7 +7,9 @@ import (
 
 // AdCP error codes ingest returns. The 3.0 docs' task-specific names
 // (INVALID_FORMAT, FORMAT_MISMATCH, CREATIVE_IN_ACTIVE_DELIVERY) are not in
-// the 3.0 error enum; we send the canonical enum codes they map to.
+// the 3.0 error enum; we send the canonical enum codes they map to. Which
+// HTTP status or MCP result a code becomes is decided at the edge
+// (internal/adcp), never here.
 const (
 	CodeInvalidRequest      = "INVALID_REQUEST"
 	CodeValidation          = "VALIDATION_ERROR"
@@ -16,6 +18,7 @@ const (
 	CodeAccountSuspended    = "ACCOUNT_SUSPENDED"
 	CodeUnsupportedFeature  = "UNSUPPORTED_FEATURE"
 	CodePackageNotFound     = "PACKAGE_NOT_FOUND"
+	CodeMediaBuyNotFound    = "MEDIA_BUY_NOT_FOUND"
 	CodeInvalidState        = "INVALID_STATE"
 	CodeIdempotencyConflict = "IDEMPOTENCY_CONFLICT"
 	CodeIdempotencyExpired  = "IDEMPOTENCY_EXPIRED"
@@ -26,8 +29,8 @@ const (
 	CodeRateLimited         = "RATE_LIMITED"
 )
 
-// recoveryOf gives each code the recovery class the 3.0 enum describes.
-func recoveryOf(code string) string {
+// RecoveryOf gives each code the recovery class the 3.0 enum describes.
+func RecoveryOf(code string) string {
 	switch code {
 	case CodeServiceUnavailable, CodeRateLimited:
 		return "transient"
@@ -38,15 +41,13 @@ func recoveryOf(code string) string {
 	}
 }
 
-// RequestError rejects a whole request: nothing was applied. It renders as
-// the error branch of a task response ({"errors": [...]}).
-type RequestError struct {
+// Rejection refuses a whole request: nothing was applied. It renders as the
+// error branch of a task response ({"errors": [...]}).
+type Rejection struct {
 	Errors []Error
-	// Status is the HTTP status the REST edge should use.
-	Status int
 }
 
-func (e *RequestError) Error() string {
+func (e *Rejection) Error() string {
 	msgs := make([]string, len(e.Errors))
 	for i, er := range e.Errors {
 		msgs[i] = er.Code + ": " + er.Message
@@ -54,31 +55,37 @@ func (e *RequestError) Error() string {
 	return strings.Join(msgs, "; ")
 }
 
-// Reject builds a RequestError with one error.
-func Reject(status int, code, field, msg string) *RequestError {
-	return &RequestError{Status: status, Errors: []Error{{Code: code, Field: field, Message: msg, Recovery: recoveryOf(code)}}}
+// Code is the code of the first error, which decides how the edge answers.
+func (e *Rejection) Code() string {
+	if len(e.Errors) == 0 {
+		return CodeInvalidRequest
+	}
+	return e.Errors[0].Code
 }
 
-// rejectAll builds a RequestError from several errors.
-func rejectAll(status int, errs []Error) *RequestError {
+// Reject builds a Rejection with one error.
+func Reject(code, field, msg string) *Rejection {
+	return &Rejection{Errors: []Error{{Code: code, Field: field, Message: msg, Recovery: RecoveryOf(code)}}}
+}
+
+// RejectAll builds a Rejection from several errors, filling in recovery.
+func RejectAll(errs []Error) *Rejection {
 	for i := range errs {
 		if errs[i].Recovery == "" {
-			errs[i].Recovery = recoveryOf(errs[i].Code)
+			errs[i].Recovery = RecoveryOf(errs[i].Code)
 		}
 	}
-	return &RequestError{Status: status, Errors: errs}
+	return &Rejection{Errors: errs}
 }
 
-// AsRequestError returns the RequestError in err, or nil.
-func AsRequestError(err error) *RequestError {
-	var re *RequestError
+// AsRejection returns the Rejection in err, or nil.
+func AsRejection(err error) *Rejection {
+	var re *Rejection
 	if errors.As(err, &re) {
 		return re
 	}
 	return nil
 }
-
-func asType[T any](err error, target *T) bool { return errors.As(err, target) }
 
 // ErrNotFound is returned by stores for a missing row; the domain turns it
 // into the right AdCP code for the thing looked up.

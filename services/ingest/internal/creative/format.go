@@ -1,11 +1,16 @@
 package creative
 
 import (
+	"context"
+	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
 	"strings"
+
+	"example.com/creativesync/events"
 )
 
 // Format is a registry entry: the AdCP format object (served verbatim by
@@ -215,8 +220,15 @@ func checkValue(field string, fid FormatID, slot FormatAsset, v assetValue) []Er
 	}
 	if v.URL != nil {
 		u, err := url.Parse(*v.URL)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		switch {
+		case len(*v.URL) > MaxURLLength:
+			bad(".url", "url is %d characters; at most %d are accepted", len(*v.URL), MaxURLLength)
+		case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "":
 			bad(".url", "url must be an absolute http(s) URL")
+		case u.User != nil:
+			// Credentials in an asset URL would be stored, shown in
+			// list_creatives and sent to reviewers and ad servers.
+			bad(".url", "url must not carry credentials (user:password@); use a signed or public URL")
 		}
 	}
 	req := slot.Requirements
@@ -296,7 +308,7 @@ func sortedKeys[V any](m map[string]V) []string {
 
 func jsonTypeProblem(err error) string {
 	var te *json.UnmarshalTypeError
-	if ok := asType(err, &te); ok {
+	if errors.As(err, &te) {
 		return fmt.Sprintf("%s must be %s, got %s", te.Field, te.Type.String(), te.Value)
 	}
 	return err.Error()
@@ -313,4 +325,100 @@ func (f Format) HasAssetType(types []string) bool {
 		}
 	}
 	return false
+}
+
+// snapshot is the part of f a creative_synced_v1 event carries, so review
+// can judge a manifest without asking us for the format.
+func (f Format) snapshot() *events.FormatSnapshot {
+	snap := &events.FormatSnapshot{Name: f.Name}
+	for _, a := range f.Assets {
+		snap.Assets = append(snap.Assets, events.FormatAsset{AssetID: a.AssetID, AssetType: a.AssetType, Required: a.Required})
+	}
+	return snap
+}
+
+// FormatsResponse is list_creative_formats' response.
+type FormatsResponse struct {
+	Formats    []json.RawMessage `json:"formats"`
+	Pagination Pagination        `json:"pagination"`
+	Status     string            `json:"status"`
+	Context    json.RawMessage   `json:"context,omitempty"`
+}
+
+// formatsCursor is the opaque list_creative_formats cursor: the id of the
+// last format returned. The catalog order is fixed, so the next page starts
+// right after it.
+type formatsCursor struct {
+	After string `json:"after"`
+}
+
+// DecodeFormatsCursor reads a list_creative_formats cursor.
+func DecodeFormatsCursor(s string) (string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return "", err
+	}
+	var c formatsCursor
+	if err := json.Unmarshal(b, &c); err != nil || c.After == "" {
+		return "", errors.New("not a cursor this seller issued")
+	}
+	return c.After, nil
+}
+
+// ListFormats answers list_creative_formats. The public catalog needs no
+// principal; naming an account (which needs credentials, p) narrows it to
+// the catalog that account sees.
+func (s *Service) ListFormats(ctx context.Context, p *Principal, q FormatsQuery) (FormatsResponse, error) {
+	catalog := s.registry
+	if q.Account != nil {
+		if p == nil {
+			return FormatsResponse{}, Reject(CodeAuthRequired, "account",
+				"listing an account's formats needs credentials; omit account for the public catalog")
+		}
+		acct, err := s.ResolveAccount(ctx, *p, *q.Account)
+		if err != nil {
+			return FormatsResponse{}, err
+		}
+		if catalog, err = s.Catalog(ctx, acct); err != nil {
+			return FormatsResponse{}, err
+		}
+	}
+	var matched []Format
+	for _, f := range catalog.All() {
+		if len(q.FormatIDs) > 0 && !slices.Contains(q.FormatIDs, f.ID) {
+			continue
+		}
+		if len(q.AssetTypes) > 0 && !f.HasAssetType(q.AssetTypes) {
+			continue
+		}
+		if q.Type != "" && f.Type != q.Type {
+			continue
+		}
+		matched = append(matched, f)
+	}
+	start := 0
+	if q.After != "" {
+		i := slices.IndexFunc(matched, func(f Format) bool { return f.ID == q.After })
+		if i < 0 {
+			return FormatsResponse{}, Reject(CodeInvalidRequest, "pagination.cursor",
+				"the cursor's format is no longer listed; start again without a cursor")
+		}
+		start = i + 1
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	end := min(start+limit, len(matched))
+	resp := FormatsResponse{Status: "completed", Context: q.Context, Formats: make([]json.RawMessage, 0, end-start),
+		Pagination: Pagination{HasMore: end < len(matched), TotalCount: len(matched)}}
+	for _, f := range matched[start:end] {
+		resp.Formats = append(resp.Formats, f.Definition)
+	}
+	if resp.Pagination.HasMore {
+		// Marshalling a struct of one string cannot fail.
+		b, _ := json.Marshal(formatsCursor{After: matched[end-1].ID})
+		resp.Pagination.Cursor = base64.RawURLEncoding.EncodeToString(b)
+	}
+	return resp, nil
 }

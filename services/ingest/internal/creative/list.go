@@ -4,37 +4,13 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
-	"net/http"
+	"errors"
 	"slices"
 	"time"
 )
 
 // Sort fields list_creatives supports (enums/creative-sort-field.json).
 var sortFields = []string{"created_date", "updated_date", "name", "status", "assignment_count"}
-
-// ListQuery is a resolved list_creatives request.
-type ListQuery struct {
-	PrincipalID        string // only this principal's accounts are ever visible
-	AccountIDs         []string
-	CreativeIDs        []string
-	Statuses           []string
-	FormatIDs          []string
-	Tags               []string // all must match
-	TagsAny            []string
-	NameContains       string
-	CreatedAfter       *time.Time
-	CreatedBefore      *time.Time
-	UpdatedAfter       *time.Time
-	UpdatedBefore      *time.Time
-	IncludeArchived    bool
-	SortField          string
-	SortDesc           bool
-	Limit              int
-	After              *Cursor
-	IncludeAssignments bool
-	FiltersApplied     []string
-}
 
 // Cursor is the keyset position after the last row of a page.
 type Cursor struct {
@@ -45,6 +21,7 @@ type Cursor struct {
 
 // Encode renders the cursor as an opaque token.
 func (c Cursor) Encode() string {
+	// Marshalling a struct of three strings cannot fail.
 	b, _ := json.Marshal(c)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
@@ -56,33 +33,6 @@ type ListPage struct {
 	StatusCounts map[string]int
 	HasMore      bool
 	Next         *Cursor
-}
-
-type listRequest struct {
-	Filters *struct {
-		Accounts      []json.RawMessage `json:"accounts"`
-		Statuses      []string          `json:"statuses"`
-		Tags          []string          `json:"tags"`
-		TagsAny       []string          `json:"tags_any"`
-		NameContains  string            `json:"name_contains"`
-		CreativeIDs   []string          `json:"creative_ids"`
-		FormatIDs     []FormatID        `json:"format_ids"`
-		CreatedAfter  *time.Time        `json:"created_after"`
-		CreatedBefore *time.Time        `json:"created_before"`
-		UpdatedAfter  *time.Time        `json:"updated_after"`
-		UpdatedBefore *time.Time        `json:"updated_before"`
-	} `json:"filters"`
-	Sort *struct {
-		Field     string `json:"field"`
-		Direction string `json:"direction"`
-	} `json:"sort"`
-	Pagination *struct {
-		MaxResults *int   `json:"max_results"`
-		Cursor     string `json:"cursor"`
-	} `json:"pagination"`
-	IncludeAssignments *bool           `json:"include_assignments"`
-	Account            json.RawMessage `json:"account"`
-	Context            json.RawMessage `json:"context"`
 }
 
 var validStatuses = []string{StatusProcessing, StatusPendingReview, StatusApproved, StatusRejected, StatusArchived}
@@ -140,118 +90,49 @@ type ListedAssignments struct {
 	AssignedPackages []map[string]string `json:"assigned_packages"`
 }
 
-// List runs list_creatives for p. body is the raw request.
-func (s *Service) List(ctx context.Context, p Principal, body []byte) (ListResponse, error) {
-	raw, rerr := decodeObject(body)
-	if rerr != nil {
-		return ListResponse{}, rerr
-	}
-	b, _ := json.Marshal(raw)
-	var req listRequest
-	if err := json.Unmarshal(b, &req); err != nil {
-		return ListResponse{}, Reject(http.StatusBadRequest, CodeValidation, "", "list_creatives request has a field of the wrong type: "+jsonTypeProblem(err))
-	}
-	q := ListQuery{SortField: "created_date", SortDesc: true, Limit: 50, IncludeAssignments: true}
-	// Accounts: an explicit account or filters.accounts narrow to those;
-	// otherwise every account of the principal.
-	var refs []json.RawMessage
-	if len(req.Account) > 0 && !isJSONNull(req.Account) {
-		refs = append(refs, req.Account)
-	}
-	if req.Filters != nil {
-		refs = append(refs, req.Filters.Accounts...)
-	}
-	for i, r := range refs {
-		var ref AccountRef
-		if e := decodeAccountRef(r, &ref); e != nil {
-			e.Field = fmt.Sprintf("accounts[%d]", i)
-			return ListResponse{}, rejectAll(http.StatusBadRequest, []Error{*e})
-		}
+// SortFields are the list_creatives sort fields we support
+// (enums/creative-sort-field.json).
+func SortFields() []string { return slices.Clone(sortFields) }
+
+// ValidStatus reports whether s is a creative status.
+func ValidStatus(s string) bool { return slices.Contains(validStatuses, s) }
+
+// List runs list_creatives for p: q's account references narrow the
+// listing to those accounts (each must be p's); without any, every account
+// of p is listed.
+func (s *Service) List(ctx context.Context, p Principal, q ListQuery) (ListResponse, error) {
+	q.PrincipalID = p.ID
+	q.AccountIDs = nil
+	for _, ref := range q.Accounts {
 		a, err := s.ResolveAccount(ctx, p, ref)
 		if err != nil {
 			return ListResponse{}, err
 		}
 		q.AccountIDs = append(q.AccountIDs, a.ID)
 	}
-	if len(refs) == 0 {
-		q.AccountIDs = nil // store scopes to the principal
+	if q.Limit <= 0 {
+		q.Limit = 50
 	}
-	if f := req.Filters; f != nil {
-		for _, st := range f.Statuses {
-			if !slices.Contains(validStatuses, st) {
-				return ListResponse{}, Reject(http.StatusBadRequest, CodeValidation, "filters.statuses", "unknown creative status "+st)
-			}
-		}
-		q.Statuses, q.Tags, q.TagsAny, q.NameContains, q.CreativeIDs = f.Statuses, f.Tags, f.TagsAny, f.NameContains, f.CreativeIDs
-		q.IncludeArchived = slices.Contains(f.Statuses, StatusArchived)
-		for _, fid := range f.FormatIDs {
-			q.FormatIDs = append(q.FormatIDs, fid.ID)
-		}
-		q.CreatedAfter, q.CreatedBefore, q.UpdatedAfter, q.UpdatedBefore = f.CreatedAfter, f.CreatedBefore, f.UpdatedAfter, f.UpdatedBefore
-		add := func(name string, on bool) {
-			if on {
-				q.FiltersApplied = append(q.FiltersApplied, name)
-			}
-		}
-		add("statuses", len(f.Statuses) > 0)
-		add("tags", len(f.Tags) > 0)
-		add("tags_any", len(f.TagsAny) > 0)
-		add("name_contains", f.NameContains != "")
-		add("creative_ids", len(f.CreativeIDs) > 0)
-		add("format_ids", len(f.FormatIDs) > 0)
-		add("accounts", len(f.Accounts) > 0)
-		add("created_after", f.CreatedAfter != nil)
-		add("created_before", f.CreatedBefore != nil)
-		add("updated_after", f.UpdatedAfter != nil)
-		add("updated_before", f.UpdatedBefore != nil)
+	if q.SortField == "" {
+		q.SortField = "created_date"
 	}
 	if q.FiltersApplied == nil {
 		q.FiltersApplied = []string{}
 	}
-	if st := req.Sort; st != nil {
-		if st.Field != "" {
-			if !slices.Contains(sortFields, st.Field) {
-				return ListResponse{}, Reject(http.StatusBadRequest, CodeValidation, "sort.field", "sort.field must be one of created_date, updated_date, name, status, assignment_count")
-			}
-			q.SortField = st.Field
-		}
-		switch st.Direction {
-		case "", "desc":
-		case "asc":
-			q.SortDesc = false
-		default:
-			return ListResponse{}, Reject(http.StatusBadRequest, CodeValidation, "sort.direction", `sort.direction must be "asc" or "desc"`)
-		}
-	}
-	if pg := req.Pagination; pg != nil {
-		if pg.MaxResults != nil {
-			if *pg.MaxResults < 1 || *pg.MaxResults > 100 {
-				return ListResponse{}, Reject(http.StatusBadRequest, CodeValidation, "pagination.max_results", "max_results must be between 1 and 100")
-			}
-			q.Limit = *pg.MaxResults
-		}
-		if pg.Cursor != "" {
-			c, err := decodeCursor(pg.Cursor)
-			if err != nil {
-				return ListResponse{}, Reject(http.StatusBadRequest, CodeInvalidRequest, "pagination.cursor", "cursor is not one this seller issued")
-			}
-			q.After = &c
-		}
-	}
-	if req.IncludeAssignments != nil {
-		q.IncludeAssignments = *req.IncludeAssignments
-	}
-	page, err := s.store.ListCreatives(ctx, principalScope(p, q))
+	page, err := s.store.ListCreatives(ctx, q)
 	if err != nil {
 		return ListResponse{}, err
 	}
-	resp := ListResponse{Status: "completed", Context: req.Context, Creatives: make([]ListedCreative, 0, len(page.Creatives)),
+	resp := ListResponse{Status: "completed", Context: q.Context, Creatives: make([]ListedCreative, 0, len(page.Creatives)),
 		StatusSummary: page.StatusCounts}
 	resp.QuerySummary.TotalMatching = page.Total
 	resp.QuerySummary.Returned = len(page.Creatives)
 	resp.QuerySummary.FiltersApplied = q.FiltersApplied
 	resp.QuerySummary.SortApplied.Field = q.SortField
-	resp.QuerySummary.SortApplied.Direction = map[bool]string{true: "desc", false: "asc"}[q.SortDesc]
+	resp.QuerySummary.SortApplied.Direction = "asc"
+	if q.SortDesc {
+		resp.QuerySummary.SortApplied.Direction = "desc"
+	}
 	resp.Pagination = Pagination{HasMore: page.HasMore, TotalCount: page.Total}
 	if page.HasMore && page.Next != nil {
 		resp.Pagination.Cursor = page.Next.Encode()
@@ -262,19 +143,15 @@ func (s *Service) List(ctx context.Context, p Principal, body []byte) (ListRespo
 	return resp, nil
 }
 
-func principalScope(p Principal, q ListQuery) ListQuery {
-	q.PrincipalID = p.ID
-	return q
-}
-
-func decodeCursor(s string) (Cursor, error) {
+// DecodeCursor reads a cursor Encode made.
+func DecodeCursor(s string) (Cursor, error) {
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
 		return Cursor{}, err
 	}
 	var c Cursor
 	if err := json.Unmarshal(b, &c); err != nil || c.CreativeID == "" {
-		return Cursor{}, fmt.Errorf("bad cursor")
+		return Cursor{}, errors.New("not a cursor this seller issued")
 	}
 	return c, nil
 }

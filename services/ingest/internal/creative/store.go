@@ -14,6 +14,9 @@ type Store interface {
 	PrincipalByKeyHash(ctx context.Context, keyHash string) (Principal, error)
 	AccountByID(ctx context.Context, principalID, accountID string) (Account, error)
 	AccountByNaturalKey(ctx context.Context, principalID, brandDomain, operator string, sandbox bool) (Account, error)
+	// MediaBuyPackages returns the account of a media buy the principal
+	// owns and its package ids (ErrNotFound otherwise).
+	MediaBuyPackages(ctx context.Context, principalID, mediaBuyID string) (accountID string, packageIDs []string, err error)
 	Formats(ctx context.Context) ([]Format, error)
 	ListCreatives(ctx context.Context, q ListQuery) (ListPage, error)
 	Task(ctx context.Context, principalID, taskID string) (Task, error)
@@ -22,27 +25,28 @@ type Store interface {
 	AddSandboxFormat(ctx context.Context, principalID string, f Format, limit int) (existing json.RawMessage, err error)
 }
 
-// Tx is the work one sync does atomically: library rows, assignments, task
-// rows, the idempotency record and the outbox events commit together.
+// Tx is the work one use case does atomically: library rows, assignments,
+// task rows, the idempotency record and the outbox events commit together.
 type Tx interface {
 	// ClaimIdempotencyKey inserts rec, or returns the record that holds the
 	// key. A concurrent transaction holding the same key makes this wait
 	// until that transaction ends, so identical requests execute once.
 	ClaimIdempotencyKey(ctx context.Context, rec IdempotencyRecord) (existing *IdempotencyRecord, err error)
 	SaveIdempotencyResponse(ctx context.Context, rec IdempotencyRecord) error
-	// LockCreatives returns the account's creatives with these ids, locked.
-	LockCreatives(ctx context.Context, accountID string, ids []string) (map[string]Creative, error)
-	// LockLibrary returns the ids of every unarchived creative, locked.
-	LockLibrary(ctx context.Context, accountID string) ([]string, error)
-	// ActivePackages returns, per creative, the ids of active packages it is assigned to.
-	ActivePackages(ctx context.Context, accountID string, creativeIDs []string) (map[string][]string, error)
-	Packages(ctx context.Context, accountID string, packageIDs []string) (map[string]Package, error)
-	UpsertCreative(ctx context.Context, c Creative) error
-	ArchiveCreative(ctx context.Context, accountID, creativeID string, revision int64, at time.Time) error
-	Assign(ctx context.Context, a Assignment) error
-	CreateTask(ctx context.Context, t Task, items []TaskItem) error
-	// Decision support.
+	// LoadSyncState locks and reads what a sync of these creatives needs.
+	// Writers of one creative serialize on it, including two first syncs
+	// of an id that does not exist yet, so every stored revision is unique.
+	// withLibrary also locks and reads the unarchived library for
+	// delete_missing; packageIDs are the packages assignments name.
+	LoadSyncState(ctx context.Context, accountID string, creativeIDs []string, withLibrary bool, packageIDs []string) (SyncState, error)
+	// CommitSync writes a planned sync with a constant number of
+	// statements, whatever the number of creatives.
+	CommitSync(ctx context.Context, w SyncWrites) error
+
+	// Single-creative operations (review decisions, the test controller).
 	CreativeForUpdate(ctx context.Context, accountID, creativeID string) (Creative, error)
+	UpsertCreative(ctx context.Context, c Creative) error
+	ArchiveCreative(ctx context.Context, a Archive) error
 	SetReview(ctx context.Context, accountID, creativeID string, revision int64, status string, reasons []events.Reason) error
 	PendingTaskItems(ctx context.Context, accountID, creativeID string, revision int64) ([]TaskItem, error)
 	DecideTaskItem(ctx context.Context, item TaskItem) error
@@ -77,7 +81,8 @@ type Task struct {
 	CompletedAt *time.Time
 }
 
-// TaskItem is one creative revision a task waits on.
+// TaskItem is one creative of a task; the task completes when every item
+// is decided.
 type TaskItem struct {
 	TaskID     string
 	AccountID  string

@@ -13,6 +13,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"example.com/creativesync/services/ingest/internal/adcp"
 	"example.com/creativesync/services/ingest/internal/creative"
 )
 
@@ -27,7 +28,16 @@ var toolSchemas []byte
 // publicTools answer without credentials.
 var publicTools = []string{"get_adcp_capabilities", "list_creative_formats"}
 
-type toolFunc func(ctx context.Context, p creative.Principal, args []byte) outcome
+// toolFunc runs one AdCP task over MCP; p is nil for a caller without
+// credentials, which only the public tools accept (mcpGate).
+type toolFunc func(ctx context.Context, p *creative.Principal, args []byte) adcp.Outcome
+
+// authed adapts a task that needs a principal.
+func authed(fn func(context.Context, creative.Principal, []byte) adcp.Outcome) toolFunc {
+	return func(ctx context.Context, p *creative.Principal, args []byte) adcp.Outcome {
+		return fn(ctx, *p, args)
+	}
+}
 
 // mcpHandler serves MCP over streamable HTTP, stateless: each AdCP call is
 // its own exchange, so no session state accumulates.
@@ -39,78 +49,63 @@ func (a *API) mcpHandler() http.Handler {
 	if err := json.Unmarshal(toolSchemas, &schemas); err != nil {
 		panic("tool_schemas.json: " + err.Error())
 	}
-	tools := map[string]struct {
-		desc string
-		fn   toolFunc
+	tools := []struct {
+		name, desc string
+		fn         toolFunc
 	}{
-		"get_adcp_capabilities": {"Discover this seller's AdCP versions, protocols and idempotency window.",
-			func(ctx context.Context, _ creative.Principal, args []byte) outcome {
-				return outcome{status: http.StatusOK, body: a.capabilities(creative.ContextOf(args))}
-			}},
-		"list_creative_formats": {"List the creative formats this seller accepts, with their asset requirements.",
+		{"get_adcp_capabilities", "Discover this seller's AdCP versions, protocols and idempotency window.",
+			func(_ context.Context, _ *creative.Principal, args []byte) adcp.Outcome { return a.capabilities(args) }},
+		{"list_creative_formats", "List the creative formats this seller accepts, with their asset requirements.",
 			a.listFormats},
-		"sync_creatives": {"Create or update creatives in an account's library (upsert by creative_id), with dry runs, scoping, delete_missing and package assignments.",
-			a.syncCreatives},
-		"list_creatives": {"List the creatives of your accounts with filters, sorting and cursor pagination; status is authoritative here.",
-			a.listCreatives},
-		"tasks/get": {"Poll an async task (e.g. a submitted sync_creatives) for its status and result.",
-			a.getTask},
+		{"sync_creatives", "Create or update creatives in an account's library (upsert by creative_id), with dry runs, scoping, delete_missing and package assignments.",
+			authed(a.syncCreatives)},
+		{"list_creatives", "List the creatives of your accounts with filters, sorting and cursor pagination; status is authoritative here.",
+			authed(a.listCreatives)},
+		{"tasks/get", "Poll an async task (e.g. a submitted sync_creatives) for its status and result.",
+			authed(a.getTask)},
 	}
-	for name, t := range tools {
-		srv.AddTool(&mcp.Tool{Name: name, Description: t.desc, InputSchema: schemas[name]}, a.toolHandler(name, t.fn))
+	for _, t := range tools {
+		srv.AddTool(&mcp.Tool{Name: t.name, Description: t.desc, InputSchema: schemas[t.name]}, a.toolHandler(t.fn))
 	}
 	srv.AddTool(&mcp.Tool{Name: "comply_test_controller", InputSchema: schemas["comply_test_controller"],
 		Description: "Sandbox accounts only: seed creatives and formats and force creative review statuses for deterministic tests."},
 		func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-			p, _ := principalFrom(ctx)
-			return a.complyTestController(ctx, p, toolArgs(req)), nil
+			return a.complyTestController(ctx, *principalFrom(ctx), toolArgs(req)), nil
 		})
 	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv },
 		&mcp.StreamableHTTPOptions{Stateless: true, JSONResponse: true, Logger: sdkLog})
 	return a.mcpGate(h)
 }
 
-func (a *API) toolHandler(name string, fn toolFunc) mcp.ToolHandler {
+func (a *API) toolHandler(fn toolFunc) mcp.ToolHandler {
 	return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		p, _ := principalFrom(ctx)
-		o := fn(ctx, p, toolArgs(req))
-		return toolResult(o), nil
+		return toolResult(fn(ctx, principalFrom(ctx), toolArgs(req))), nil
 	}
 }
 
 // toolArgs returns a call's arguments, {} when it sent none.
 func toolArgs(req *mcp.CallToolRequest) []byte {
-	args := []byte(req.Params.Arguments)
-	if len(bytes.TrimSpace(args)) == 0 || string(bytes.TrimSpace(args)) == "null" {
+	args := bytes.TrimSpace(req.Params.Arguments)
+	if len(args) == 0 || string(args) == "null" {
 		return []byte("{}")
 	}
 	return args
 }
 
 // toolResult renders an outcome as AdCP over MCP: the response object is the
-// structuredContent; a failure also carries adcp_error and isError.
-func toolResult(o outcome) *mcp.CallToolResult {
-	b, _ := json.Marshal(o.body)
-	if !o.failed {
-		var summary string
-		var probe struct {
-			Status string `json:"status"`
-		}
-		_ = json.Unmarshal(b, &probe)
-		summary = "status: " + probe.Status
-		return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: summary}}, StructuredContent: json.RawMessage(b)}
+// structuredContent; a failure is an isError result whose structuredContent
+// is the error branch plus adcp_error, with adcp_error as text too.
+func toolResult(o adcp.Outcome) *mcp.CallToolResult {
+	if !o.Failed {
+		return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: o.Summary}}, StructuredContent: o.Body}
 	}
-	var eb errorBody
-	_ = json.Unmarshal(b, &eb)
-	sc := map[string]any{"errors": eb.Errors, "status": "failed"}
-	if len(eb.Errors) > 0 {
-		sc["adcp_error"] = eb.Errors[0]
-	}
-	if len(eb.Context) > 0 {
-		sc["context"] = eb.Context
-	}
-	text, _ := json.Marshal(map[string]any{"adcp_error": sc["adcp_error"]})
-	return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: string(text)}}, StructuredContent: sc}
+	e := adcp.MCPErrorOf(o)
+	// Marshalling an AdCP error object (strings, ints, a map of strings)
+	// cannot fail.
+	text, _ := json.Marshal(struct {
+		AdcpError *adcp.Error `json:"adcp_error"`
+	}{e.AdcpError})
+	return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: string(text)}}, StructuredContent: e}
 }
 
 // mcpGate authenticates MCP requests. The handshake and public tools need no
@@ -139,8 +134,8 @@ func (a *API) mcpGate(next http.Handler) http.Handler {
 			p, err := a.svc.Authenticate(r.Context(), key)
 			if err != nil && needsAuth {
 				w.Header().Set("WWW-Authenticate", challenge)
-				o := a.render(r.Context(), 0, nil, err, nil)
-				writeJSON(w, http.StatusUnauthorized, o.body)
+				o := a.fail(r.Context(), err, nil)
+				a.writeJSON(w, r, http.StatusUnauthorized, o.Body)
 				return
 			}
 			if err == nil {
@@ -161,9 +156,13 @@ func calledTools(body []byte) []string {
 		} `json:"params"`
 	}
 	var msgs []call
+	// A body that does not decode names no tools here; the SDK answers it
+	// with the JSON-RPC parse error it deserves.
 	trimmed := bytes.TrimSpace(body)
 	if strings.HasPrefix(string(trimmed), "[") {
-		_ = json.Unmarshal(trimmed, &msgs)
+		if json.Unmarshal(trimmed, &msgs) != nil {
+			return nil
+		}
 	} else {
 		var one call
 		if json.Unmarshal(trimmed, &one) == nil {

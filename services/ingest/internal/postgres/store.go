@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -219,21 +220,24 @@ type creativeRow struct {
 	CreatedAt     time.Time      `db:"created_at"`
 	UpdatedAt     time.Time      `db:"updated_at"`
 	ArchivedAt    *time.Time     `db:"archived_at"`
-	Total         int            `db:"total"`
 }
 
+// domain converts a row. A row whose JSON does not decode is an error, not
+// a creative with parts silently missing.
 func (r creativeRow) domain() (creative.Creative, error) {
 	c := creative.Creative{AccountID: r.AccountID, CreativeID: r.CreativeID, PlatformID: r.PlatformID, Name: r.Name,
 		Tags: []string(r.Tags), ContentHash: r.ContentHash, Revision: r.Revision, Status: r.Status,
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), ArchivedAt: r.ArchivedAt}
 	if err := json.Unmarshal(r.FormatRef, &c.FormatID); err != nil {
-		return c, fmt.Errorf("creative %s format_ref: %w", r.CreativeID, err)
+		return c, fmt.Errorf("creative %s/%s format_ref: %w", r.AccountID, r.CreativeID, err)
 	}
 	if err := json.Unmarshal(r.Body, &c.Body); err != nil {
-		return c, fmt.Errorf("creative %s body: %w", r.CreativeID, err)
+		return c, fmt.Errorf("creative %s/%s body: %w", r.AccountID, r.CreativeID, err)
 	}
 	if len(r.ReviewReasons) > 0 {
-		_ = json.Unmarshal(r.ReviewReasons, &c.ReviewReasons)
+		if err := json.Unmarshal(r.ReviewReasons, &c.ReviewReasons); err != nil {
+			return c, fmt.Errorf("creative %s/%s review_reasons: %w", r.AccountID, r.CreativeID, err)
+		}
 	}
 	if len(c.Tags) == 0 {
 		c.Tags = nil
@@ -243,80 +247,261 @@ func (r creativeRow) domain() (creative.Creative, error) {
 
 const creativeColumns = `account_id, creative_id, platform_id, name, format_ref, body, tags, content_hash, revision, status, review_reasons, created_at, updated_at, archived_at`
 
-const lockCreatives = `SELECT ` + creativeColumns + ` FROM creatives
+// lockCreativeIDs takes a transaction-scoped advisory lock per creative, in
+// one fixed order so two transactions never wait on each other in a cycle.
+// Row locks alone cannot serialize the first sync of an id: there is no
+// row yet, so two concurrent first syncs would both see "new" and both
+// answer created with revision 1.
+const lockCreativeIDs = `
+SELECT count(pg_advisory_xact_lock(k)) FROM (
+    SELECT DISTINCT hashtextextended($1 || '/' || id, 0) AS k FROM unnest($2::text[]) AS id ORDER BY k
+) AS keys`
+
+const selectCreativesForUpdate = `SELECT ` + creativeColumns + ` FROM creatives
 WHERE account_id = $1 AND creative_id = ANY($2) ORDER BY creative_id FOR UPDATE`
 
-func (t *txn) LockCreatives(ctx context.Context, accountID string, ids []string) (map[string]creative.Creative, error) {
-	out := map[string]creative.Creative{}
-	if len(ids) == 0 {
-		return out, nil
-	}
-	var rows []creativeRow
-	if err := t.tx.SelectContext(ctx, &rows, lockCreatives, accountID, pq.Array(ids)); err != nil {
-		return nil, fmt.Errorf("locking creatives: %w", err)
-	}
-	for _, r := range rows {
-		c, err := r.domain()
-		if err != nil {
-			return nil, err
-		}
-		out[c.CreativeID] = c
-	}
-	return out, nil
-}
-
-const lockLibrary = `SELECT creative_id FROM creatives WHERE account_id = $1 AND archived_at IS NULL ORDER BY creative_id FOR UPDATE`
-
-func (t *txn) LockLibrary(ctx context.Context, accountID string) ([]string, error) {
-	var ids []string
-	err := t.tx.SelectContext(ctx, &ids, lockLibrary, accountID)
-	return ids, err
-}
+const lockLibrary = `SELECT creative_id, revision FROM creatives
+WHERE account_id = $1 AND archived_at IS NULL ORDER BY creative_id FOR UPDATE`
 
 const activePackages = `
 SELECT a.creative_id, a.package_id FROM creative_assignments a JOIN packages p USING (package_id)
 WHERE a.account_id = $1 AND a.creative_id = ANY($2) AND p.status = 'active'
 ORDER BY a.creative_id, a.package_id`
 
-func (t *txn) ActivePackages(ctx context.Context, accountID string, creativeIDs []string) (map[string][]string, error) {
-	out := map[string][]string{}
-	if len(creativeIDs) == 0 {
-		return out, nil
-	}
-	rows, err := t.tx.QueryContext(ctx, activePackages, accountID, pq.Array(creativeIDs))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var c, p string
-		if err := rows.Scan(&c, &p); err != nil {
-			return nil, err
-		}
-		out[c] = append(out[c], p)
-	}
-	return out, rows.Err()
-}
-
 const packagesByID = `
 SELECT p.package_id, p.media_buy_id, p.status, m.account_id FROM packages p JOIN media_buys m USING (media_buy_id)
 WHERE m.account_id = $1 AND p.package_id = ANY($2)`
 
-func (t *txn) Packages(ctx context.Context, accountID string, ids []string) (map[string]creative.Package, error) {
-	out := map[string]creative.Package{}
-	rows, err := t.tx.QueryContext(ctx, packagesByID, accountID, pq.Array(ids))
-	if err != nil {
-		return nil, err
+func (t *txn) lock(ctx context.Context, accountID string, ids []string) error {
+	if len(ids) == 0 {
+		return nil
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var p creative.Package
-		if err := rows.Scan(&p.ID, &p.MediaBuyID, &p.Status, &p.AccountID); err != nil {
-			return nil, err
+	if _, err := t.tx.ExecContext(ctx, lockCreativeIDs, accountID, pq.Array(ids)); err != nil {
+		return fmt.Errorf("locking creatives: %w", err)
+	}
+	return nil
+}
+
+// LoadSyncState reads, under lock, what planning a sync needs: at most
+// five statements whatever the request's size.
+func (t *txn) LoadSyncState(ctx context.Context, accountID string, ids []string, withLibrary bool, packageIDs []string) (creative.SyncState, error) {
+	st := creative.SyncState{Current: map[string]creative.Creative{}, Active: map[string][]string{}, Packages: map[string]creative.Package{}}
+	if err := t.lock(ctx, accountID, ids); err != nil {
+		return st, err
+	}
+	if len(ids) > 0 {
+		var rows []creativeRow
+		if err := t.tx.SelectContext(ctx, &rows, selectCreativesForUpdate, accountID, pq.Array(ids)); err != nil {
+			return st, fmt.Errorf("reading creatives: %w", err)
 		}
-		out[p.ID] = p
+		for _, r := range rows {
+			c, err := r.domain()
+			if err != nil {
+				return st, err
+			}
+			st.Current[c.CreativeID] = c
+		}
 	}
-	return out, rows.Err()
+	activeFor := ids
+	if withLibrary {
+		var lib []struct {
+			ID       string `db:"creative_id"`
+			Revision int64  `db:"revision"`
+		}
+		if err := t.tx.SelectContext(ctx, &lib, lockLibrary, accountID); err != nil {
+			return st, fmt.Errorf("locking the library: %w", err)
+		}
+		st.Library = make(map[string]int64, len(lib))
+		activeFor = slices.Clone(ids)
+		for _, c := range lib {
+			st.Library[c.ID] = c.Revision
+			activeFor = append(activeFor, c.ID)
+		}
+	}
+	if len(activeFor) > 0 {
+		rows, err := t.tx.QueryContext(ctx, activePackages, accountID, pq.Array(activeFor))
+		if err != nil {
+			return st, fmt.Errorf("reading active packages: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var c, p string
+			if err := rows.Scan(&c, &p); err != nil {
+				return st, err
+			}
+			st.Active[c] = append(st.Active[c], p)
+		}
+		if err := rows.Err(); err != nil {
+			return st, err
+		}
+	}
+	if len(packageIDs) > 0 {
+		rows, err := t.tx.QueryContext(ctx, packagesByID, accountID, pq.Array(packageIDs))
+		if err != nil {
+			return st, fmt.Errorf("reading packages: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var p creative.Package
+			if err := rows.Scan(&p.ID, &p.MediaBuyID, &p.Status, &p.AccountID); err != nil {
+				return st, err
+			}
+			st.Packages[p.ID] = p
+		}
+		if err := rows.Err(); err != nil {
+			return st, err
+		}
+	}
+	return st, nil
+}
+
+// The batched writes below take every row of a sync as one jsonb array,
+// expanded by jsonb_to_recordset: one statement and one parameter per
+// table, whatever the number of creatives, and no SQL built at run time.
+
+const upsertCreatives = `
+INSERT INTO creatives (account_id, creative_id, platform_id, name, format_id, format_ref, body, tags, content_hash,
+                       revision, status, review_reasons, created_at, updated_at, archived_at)
+SELECT r.account_id, r.creative_id, r.platform_id, r.name, r.format_id, r.format_ref, r.body, coalesce(r.tags, '{}'),
+       r.content_hash, r.revision, r.status, '[]', r.created_at, r.updated_at, NULL
+FROM jsonb_to_recordset($1::jsonb) AS r(account_id text, creative_id text, platform_id text, name text, format_id text,
+    format_ref jsonb, body jsonb, tags text[], content_hash text, revision bigint, status text,
+    created_at timestamptz, updated_at timestamptz)
+ON CONFLICT (account_id, creative_id) DO UPDATE SET
+    name = EXCLUDED.name, format_id = EXCLUDED.format_id, format_ref = EXCLUDED.format_ref, body = EXCLUDED.body,
+    tags = EXCLUDED.tags, content_hash = EXCLUDED.content_hash, revision = EXCLUDED.revision, status = EXCLUDED.status,
+    review_reasons = '[]', updated_at = EXCLUDED.updated_at, archived_at = NULL`
+
+// creativeIn is one row of upsertCreatives' input.
+type creativeIn struct {
+	AccountID   string                     `json:"account_id"`
+	CreativeID  string                     `json:"creative_id"`
+	PlatformID  string                     `json:"platform_id"`
+	Name        string                     `json:"name"`
+	FormatID    string                     `json:"format_id"`
+	FormatRef   creative.FormatID          `json:"format_ref"`
+	Body        map[string]json.RawMessage `json:"body"`
+	Tags        []string                   `json:"tags"`
+	ContentHash string                     `json:"content_hash"`
+	Revision    int64                      `json:"revision"`
+	Status      string                     `json:"status"`
+	CreatedAt   time.Time                  `json:"created_at"`
+	UpdatedAt   time.Time                  `json:"updated_at"`
+}
+
+func creativeInOf(c creative.Creative) creativeIn {
+	return creativeIn{AccountID: c.AccountID, CreativeID: c.CreativeID, PlatformID: c.PlatformID, Name: c.Name,
+		FormatID: c.FormatID.ID, FormatRef: c.FormatID, Body: c.Body, Tags: c.Tags, ContentHash: c.ContentHash,
+		Revision: c.Revision, Status: c.Status, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+}
+
+const archiveCreatives = `
+UPDATE creatives c SET status = 'archived', archived_at = r.at, updated_at = r.at, revision = r.revision
+FROM jsonb_to_recordset($1::jsonb) AS r(account_id text, creative_id text, revision bigint, at timestamptz)
+WHERE c.account_id = r.account_id AND c.creative_id = r.creative_id`
+
+type archiveIn struct {
+	AccountID  string    `json:"account_id"`
+	CreativeID string    `json:"creative_id"`
+	Revision   int64     `json:"revision"`
+	At         time.Time `json:"at"`
+}
+
+const insertAssignments = `
+INSERT INTO creative_assignments (account_id, creative_id, package_id, weight, placement_ids)
+SELECT r.account_id, r.creative_id, r.package_id, r.weight, r.placement_ids
+FROM jsonb_to_recordset($1::jsonb) AS r(account_id text, creative_id text, package_id text, weight float8, placement_ids text[])
+ON CONFLICT (account_id, creative_id, package_id) DO UPDATE SET weight = EXCLUDED.weight, placement_ids = EXCLUDED.placement_ids`
+
+type assignmentIn struct {
+	AccountID    string   `json:"account_id"`
+	CreativeID   string   `json:"creative_id"`
+	PackageID    string   `json:"package_id"`
+	Weight       *float64 `json:"weight"`
+	PlacementIDs []string `json:"placement_ids"`
+}
+
+const insertTask = `
+INSERT INTO tasks (task_id, principal_id, account_id, task_type, status, context, push_config, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`
+
+const insertTaskItems = `
+INSERT INTO task_items (task_id, account_id, creative_id, revision, position, outcome, decided)
+SELECT r.task_id, r.account_id, r.creative_id, r.revision, r.position, r.outcome, r.decided
+FROM jsonb_to_recordset($1::jsonb) AS r(task_id text, account_id text, creative_id text, revision bigint, position int,
+    outcome jsonb, decided boolean)`
+
+type taskItemIn struct {
+	TaskID     string              `json:"task_id"`
+	AccountID  string              `json:"account_id"`
+	CreativeID string              `json:"creative_id"`
+	Revision   int64               `json:"revision"`
+	Position   int                 `json:"position"`
+	Outcome    creative.SyncResult `json:"outcome"`
+	Decided    bool                `json:"decided"`
+}
+
+// execRecords runs a jsonb_to_recordset statement over rows (none: nothing).
+func (t *txn) execRecords(ctx context.Context, what, query string, rows any, n int) error {
+	if n == 0 {
+		return nil
+	}
+	b, err := json.Marshal(rows)
+	if err != nil {
+		return fmt.Errorf("encoding %s: %w", what, err)
+	}
+	if _, err := t.tx.ExecContext(ctx, query, b); err != nil {
+		return fmt.Errorf("writing %s: %w", what, err)
+	}
+	return nil
+}
+
+// CommitSync writes a planned sync: one statement per kind of row.
+func (t *txn) CommitSync(ctx context.Context, w creative.SyncWrites) error {
+	ups := make([]creativeIn, len(w.Upserts))
+	for i, c := range w.Upserts {
+		ups[i] = creativeInOf(c)
+	}
+	if err := t.execRecords(ctx, "creatives", upsertCreatives, ups, len(ups)); err != nil {
+		return err
+	}
+	arch := make([]archiveIn, len(w.Archives))
+	for i, a := range w.Archives {
+		arch[i] = archiveIn{AccountID: a.AccountID, CreativeID: a.CreativeID, Revision: a.Revision, At: a.At}
+	}
+	if err := t.execRecords(ctx, "archives", archiveCreatives, arch, len(arch)); err != nil {
+		return err
+	}
+	as := make([]assignmentIn, len(w.Assignments))
+	for i, a := range w.Assignments {
+		as[i] = assignmentIn{AccountID: a.AccountID, CreativeID: a.CreativeID, PackageID: a.PackageID, Weight: a.Weight, PlacementIDs: a.PlacementIDs}
+	}
+	if err := t.execRecords(ctx, "assignments", insertAssignments, as, len(as)); err != nil {
+		return err
+	}
+	if w.Task != nil {
+		if err := t.createTask(ctx, *w.Task, w.TaskItems); err != nil {
+			return err
+		}
+	}
+	return t.Publish(ctx, w.Events...)
+}
+
+func (t *txn) createTask(ctx context.Context, task creative.Task, items []creative.TaskItem) error {
+	push, err := json.Marshal(task.Push)
+	if err != nil {
+		return fmt.Errorf("encoding push config: %w", err)
+	}
+	if _, err := t.tx.ExecContext(ctx, insertTask, task.ID, task.PrincipalID, task.AccountID, task.Type, task.Status,
+		nullJSON(task.Context), push, task.CreatedAt); err != nil {
+		return fmt.Errorf("creating task: %w", err)
+	}
+	rows := make([]taskItemIn, len(items))
+	for i, it := range items {
+		rows[i] = taskItemIn{TaskID: task.ID, AccountID: it.AccountID, CreativeID: it.CreativeID, Revision: it.Revision,
+			Position: it.Position, Outcome: it.Outcome, Decided: it.Decided}
+	}
+	return t.execRecords(ctx, "task items", insertTaskItems, rows, len(rows))
 }
 
 const upsertCreative = `
@@ -328,8 +513,12 @@ ON CONFLICT (account_id, creative_id) DO UPDATE SET
     tags = EXCLUDED.tags, content_hash = EXCLUDED.content_hash, revision = EXCLUDED.revision, status = EXCLUDED.status,
     review_reasons = '[]', updated_at = EXCLUDED.updated_at, archived_at = NULL`
 
+// UpsertCreative writes one creative (test-controller seeds, unarchiving).
 func (t *txn) UpsertCreative(ctx context.Context, c creative.Creative) error {
-	ref, _ := json.Marshal(c.FormatID)
+	ref, err := json.Marshal(c.FormatID)
+	if err != nil {
+		return err
+	}
 	body, err := json.Marshal(c.Body)
 	if err != nil {
 		return err
@@ -350,48 +539,10 @@ const archiveCreative = `
 UPDATE creatives SET status = 'archived', archived_at = $4, updated_at = $4, revision = $3
 WHERE account_id = $1 AND creative_id = $2`
 
-func (t *txn) ArchiveCreative(ctx context.Context, accountID, creativeID string, revision int64, at time.Time) error {
-	_, err := t.tx.ExecContext(ctx, archiveCreative, accountID, creativeID, revision, at)
+// ArchiveCreative archives one creative.
+func (t *txn) ArchiveCreative(ctx context.Context, a creative.Archive) error {
+	_, err := t.tx.ExecContext(ctx, archiveCreative, a.AccountID, a.CreativeID, a.Revision, a.At)
 	return err
-}
-
-const assign = `
-INSERT INTO creative_assignments (account_id, creative_id, package_id, weight, placement_ids)
-VALUES ($1, $2, $3, $4, $5)
-ON CONFLICT (account_id, creative_id, package_id) DO UPDATE SET weight = EXCLUDED.weight, placement_ids = EXCLUDED.placement_ids`
-
-func (t *txn) Assign(ctx context.Context, a creative.Assignment) error {
-	var placements any
-	if a.PlacementIDs != nil {
-		placements = pq.Array(a.PlacementIDs)
-	}
-	_, err := t.tx.ExecContext(ctx, assign, a.AccountID, a.CreativeID, a.PackageID, a.Weight, placements)
-	if err != nil {
-		return fmt.Errorf("assigning %s to %s: %w", a.CreativeID, a.PackageID, err)
-	}
-	return nil
-}
-
-const insertTask = `
-INSERT INTO tasks (task_id, principal_id, account_id, task_type, status, context, push_config, created_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`
-
-const insertTaskItem = `
-INSERT INTO task_items (task_id, account_id, creative_id, revision, position, outcome, decided) VALUES ($1, $2, $3, $4, $5, $6, $7)`
-
-func (t *txn) CreateTask(ctx context.Context, task creative.Task, items []creative.TaskItem) error {
-	push, _ := json.Marshal(task.Push)
-	if _, err := t.tx.ExecContext(ctx, insertTask, task.ID, task.PrincipalID, task.AccountID, task.Type, task.Status,
-		nullJSON(task.Context), push, task.CreatedAt); err != nil {
-		return fmt.Errorf("creating task: %w", err)
-	}
-	for _, it := range items {
-		out, _ := json.Marshal(it.Outcome)
-		if _, err := t.tx.ExecContext(ctx, insertTaskItem, task.ID, it.AccountID, it.CreativeID, it.Revision, it.Position, out, it.Decided); err != nil {
-			return fmt.Errorf("creating task item: %w", err)
-		}
-	}
-	return nil
 }
 
 func nullJSON(b json.RawMessage) any {
@@ -403,7 +554,12 @@ func nullJSON(b json.RawMessage) any {
 
 const creativeForUpdate = `SELECT ` + creativeColumns + ` FROM creatives WHERE account_id = $1 AND creative_id = $2 FOR UPDATE`
 
+// CreativeForUpdate locks one creative (see lockCreativeIDs: the lock holds
+// even while the creative does not exist yet) and reads it.
 func (t *txn) CreativeForUpdate(ctx context.Context, accountID, creativeID string) (creative.Creative, error) {
+	if err := t.lock(ctx, accountID, []string{creativeID}); err != nil {
+		return creative.Creative{}, err
+	}
 	var r creativeRow
 	if err := t.tx.GetContext(ctx, &r, creativeForUpdate, accountID, creativeID); err != nil {
 		return creative.Creative{}, notFound(err)
@@ -419,8 +575,11 @@ func (t *txn) SetReview(ctx context.Context, accountID, creativeID string, revis
 	if reasons == nil {
 		reasons = []events.Reason{}
 	}
-	rs, _ := json.Marshal(reasons)
-	_, err := t.tx.ExecContext(ctx, setReview, accountID, creativeID, revision, status, rs)
+	rs, err := json.Marshal(reasons)
+	if err != nil {
+		return fmt.Errorf("encoding review reasons: %w", err)
+	}
+	_, err = t.tx.ExecContext(ctx, setReview, accountID, creativeID, revision, status, rs)
 	return err
 }
 
@@ -434,11 +593,27 @@ type taskItemRow struct {
 	Decided    bool   `db:"decided"`
 }
 
-func (r taskItemRow) domain() creative.TaskItem {
+// domain converts a row; an outcome that does not decode is an error, so a
+// corrupt row cannot silently drop out of a task's result.
+func (r taskItemRow) domain() (creative.TaskItem, error) {
 	it := creative.TaskItem{TaskID: r.TaskID, AccountID: r.AccountID, CreativeID: r.CreativeID, Revision: r.Revision,
 		Position: r.Position, Decided: r.Decided}
-	_ = json.Unmarshal(r.Outcome, &it.Outcome)
-	return it
+	if err := json.Unmarshal(r.Outcome, &it.Outcome); err != nil {
+		return it, fmt.Errorf("task %s item %s outcome: %w", r.TaskID, r.CreativeID, err)
+	}
+	return it, nil
+}
+
+func taskItemsOf(rows []taskItemRow) ([]creative.TaskItem, error) {
+	out := make([]creative.TaskItem, len(rows))
+	for i, r := range rows {
+		it, err := r.domain()
+		if err != nil {
+			return nil, err
+		}
+		out[i] = it
+	}
+	return out, nil
 }
 
 const pendingTaskItems = `
@@ -450,18 +625,17 @@ func (t *txn) PendingTaskItems(ctx context.Context, accountID, creativeID string
 	if err := t.tx.SelectContext(ctx, &rows, pendingTaskItems, accountID, creativeID, revision); err != nil {
 		return nil, err
 	}
-	out := make([]creative.TaskItem, len(rows))
-	for i, r := range rows {
-		out[i] = r.domain()
-	}
-	return out, nil
+	return taskItemsOf(rows)
 }
 
 const decideTaskItem = `UPDATE task_items SET decided = true, outcome = $3 WHERE task_id = $1 AND creative_id = $2`
 
 func (t *txn) DecideTaskItem(ctx context.Context, it creative.TaskItem) error {
-	out, _ := json.Marshal(it.Outcome)
-	_, err := t.tx.ExecContext(ctx, decideTaskItem, it.TaskID, it.CreativeID, out)
+	out, err := json.Marshal(it.Outcome)
+	if err != nil {
+		return fmt.Errorf("encoding outcome: %w", err)
+	}
+	_, err = t.tx.ExecContext(ctx, decideTaskItem, it.TaskID, it.CreativeID, out)
 	return err
 }
 
@@ -479,16 +653,17 @@ type taskRow struct {
 	CompletedAt *time.Time `db:"completed_at"`
 }
 
-func (r taskRow) domain() creative.Task {
+func (r taskRow) domain() (creative.Task, error) {
 	t := creative.Task{ID: r.ID, PrincipalID: r.PrincipalID, AccountID: r.AccountID, Type: r.Type, Status: r.Status,
 		Context: r.Context, Result: r.Result, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), CompletedAt: r.CompletedAt}
 	if len(r.Push) > 0 && string(r.Push) != "null" {
 		var pc creative.PushConfig
-		if json.Unmarshal(r.Push, &pc) == nil {
-			t.Push = &pc
+		if err := json.Unmarshal(r.Push, &pc); err != nil {
+			return t, fmt.Errorf("task %s push_config: %w", r.ID, err)
 		}
+		t.Push = &pc
 	}
-	return t
+	return t, nil
 }
 
 const taskColumns = `task_id, principal_id, account_id, task_type, status, context, push_config, result, created_at, updated_at, completed_at`
@@ -506,11 +681,12 @@ func (t *txn) TaskForUpdate(ctx context.Context, taskID string) (creative.Task, 
 	if err := t.tx.SelectContext(ctx, &rows, taskItems, taskID); err != nil {
 		return creative.Task{}, nil, err
 	}
-	items := make([]creative.TaskItem, len(rows))
-	for i, ir := range rows {
-		items[i] = ir.domain()
+	items, err := taskItemsOf(rows)
+	if err != nil {
+		return creative.Task{}, nil, err
 	}
-	return r.domain(), items, nil
+	task, err := r.domain()
+	return task, items, err
 }
 
 const completeTask = `UPDATE tasks SET status = $2, result = $3, updated_at = $4, completed_at = $5 WHERE task_id = $1`
@@ -527,7 +703,7 @@ func (s *Store) Task(ctx context.Context, principalID, taskID string) (creative.
 	if err := s.db.GetContext(ctx, &r, taskByPrincipal, principalID, taskID); err != nil {
 		return creative.Task{}, notFound(err)
 	}
-	return r.domain(), nil
+	return r.domain()
 }
 
 const sandboxFormats = `SELECT definition FROM sandbox_formats WHERE principal_id = $1 ORDER BY created_at, format_id`

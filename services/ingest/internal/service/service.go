@@ -131,7 +131,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 			return nil
 		}},
 	)
-	httpapi.New(svc, httpapi.Config{MaxBodyBytes: cfg.MaxBodyBytes, Version: cfg.Version, Admin: s.Store}, log).Routes(mux)
+	httpapi.New(svc, httpapi.Config{MaxBodyBytes: cfg.MaxBodyBytes, Version: cfg.Version}, log).Routes(mux)
 	if s.http, err = httpserver.Listen(cfg.HTTPAddr, mux, log); err != nil {
 		return nil, err
 	}
