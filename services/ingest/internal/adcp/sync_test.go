@@ -51,4 +51,3 @@ func TestRequestHashIgnoresOnlyTheExcludedFields(t *testing.T) {
 		}
 	}
 }
-

@@ -18,7 +18,7 @@ func TestBadInputIsRejectedPreciselyAndChangesNothing(t *testing.T) {
 		b, _ := json.Marshal(m)
 		return b
 	}
-	huge := `{"idempotency_key":"` + strings.Repeat("k", 70<<10) + `"}`
+	huge := `{"idempotency_key":"` + strings.Repeat("k", 2<<20) + `"}`
 	cases := []struct {
 		name   string
 		key    string
@@ -70,6 +70,24 @@ func TestBadInputIsRejectedPreciselyAndChangesNothing(t *testing.T) {
 		{"unknown account", s.key, valid(func(m map[string]any) { m["account"] = map[string]any{"account_id": "acct_missing"} }), 404, "ACCOUNT_NOT_FOUND", "account"},
 		{"another principal's account", other, valid(func(map[string]any) {}), 404, "ACCOUNT_NOT_FOUND", "account"},
 		{"bad push url", s.key, valid(func(m map[string]any) { m["push_notification_config"] = map[string]any{"url": "not a url"} }), 400, "VALIDATION_ERROR", "push_notification_config.url"},
+		// Encodings Postgres cannot store are the buyer's to fix, never
+		// "retry later".
+		{"invalid UTF-8", s.key, []byte(strings.Replace(string(valid(func(map[string]any) {})), "Banner b1", "Banner \xff", 1)), 400, "INVALID_REQUEST", ""},
+		{"raw invalid UTF-8", s.key, []byte(strings.Replace(string(valid(func(map[string]any) {})), "Banner b1", "Banner \xff\xfe", 1)), 400, "INVALID_REQUEST", ""},
+		{"NUL escape", s.key, []byte(strings.Replace(string(valid(func(map[string]any) {})), "Banner b1", `Banner \u0000`, 1)), 400, "INVALID_REQUEST", "creatives[0].name"},
+		{"lone surrogate", s.key, []byte(strings.Replace(string(valid(func(map[string]any) {})), "Banner b1", `Banner \ud83d`, 1)), 400, "INVALID_REQUEST", "creatives[0].name"},
+		{"duplicate key", s.key, []byte(strings.Replace(string(valid(func(map[string]any) {})), `"creative_id":"b1"`, `"creative_id":"b1","creative_id":"b2"`, 1)), 400, "INVALID_REQUEST", "creatives[0].creative_id"},
+		{"nested 5000 deep", s.key, []byte(strings.Replace(string(valid(func(map[string]any) {})), `"context":{`, `"ext":`+strings.Repeat("[", 5000)+strings.Repeat("]", 5000)+`,"context":{`, 1)), 400, "INVALID_REQUEST", ""},
+		{"huge asset url", s.key, valid(func(m map[string]any) {
+			m["creatives"].([]any)[0].(map[string]any)["assets"].(map[string]any)["image"].(map[string]any)["url"] = "https://cdn.example.com/" + strings.Repeat("a", 5000)
+		}), 422, "VALIDATION_ERROR", "creatives[0].assets.image.url"},
+		{"asset url with credentials", s.key, valid(func(m map[string]any) {
+			m["creatives"].([]any)[0].(map[string]any)["assets"].(map[string]any)["image"].(map[string]any)["url"] = "https://user:pw@cdn.example.com/b.png"
+		}), 422, "VALIDATION_ERROR", "creatives[0].assets.image.url"},
+		{"huge context", s.key, valid(func(m map[string]any) { m["context"] = map[string]any{"blob": strings.Repeat("c", 20<<10)} }), 400, "VALIDATION_ERROR", "context"},
+		{"huge creative", s.key, valid(func(m map[string]any) {
+			m["creatives"].([]any)[0].(map[string]any)["ext"] = map[string]any{"blob": strings.Repeat("x", 300<<10)}
+		}), 422, "VALIDATION_ERROR", "creatives[0]"},
 	}
 	for _, tc := range cases {
 		st, body := s.do("POST", "/api/v1/creatives/sync", tc.key, tc.body)
@@ -132,5 +150,14 @@ func TestUnauthenticatedGetsChallenge(t *testing.T) {
 		if st, body := s.do("GET", "/api/v1/creatives/b1", "", nil, hdr, s.key); st != 200 {
 			t.Errorf("%s: %d %s", hdr, st, body)
 		}
+	}
+	// HTTP auth schemes are case-insensitive (RFC 9110 §11.1).
+	for _, scheme := range []string{"bearer", "BEARER", "Bearer  "} {
+		if st, body := s.do("GET", "/api/v1/creatives/b1", "", nil, "Authorization", scheme+" "+s.key); st != 200 {
+			t.Errorf("scheme %q: %d %s", scheme, st, body)
+		}
+	}
+	if st, _ := s.do("GET", "/api/v1/creatives/b1", "", nil, "Authorization", "Basic "+s.key); st != 401 {
+		t.Errorf("Basic scheme: %d", st)
 	}
 }

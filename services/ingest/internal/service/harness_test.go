@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -50,7 +51,7 @@ func startIngestB(t testing.TB) *stack {
 	prefix := natstest.Prefix(t)
 	cfg := service.Config{
 		DatabaseURL: pgtest.NewDatabase(t), NATSURL: natstest.URL(), HTTPAddr: "127.0.0.1:0", TopicPrefix: prefix,
-		AgentURLs: []string{agentURL}, IdempotencyTTL: time.Hour, MaxBodyBytes: 64 << 10, OutboxPoll: 10 * time.Millisecond,
+		AgentURLs: []string{agentURL}, IdempotencyTTL: time.Hour, MaxBodyBytes: 1 << 20, OutboxPoll: 10 * time.Millisecond,
 		Version: "test",
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -150,11 +151,10 @@ func (s *stack) sync(body any) (int, map[string]any, []byte) {
 	return st, m, out
 }
 
-var keyN int
+var keyN atomic.Int64
 
 func newKey() string {
-	keyN++
-	return fmt.Sprintf("idem-%d-%d-abcdefgh", time.Now().UnixNano(), keyN)
+	return fmt.Sprintf("idem-%d-%d-abcdefgh", time.Now().UnixNano(), keyN.Add(1))
 }
 
 func banner(id string) map[string]any {

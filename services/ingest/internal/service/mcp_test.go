@@ -121,6 +121,18 @@ func TestMCPTools(t *testing.T) {
 	if !res.IsError || !strings.Contains(string(body), `"adcp_error":{"code":"INVALID_REQUEST"`) || !strings.Contains(string(body), `"correlation_id":"test-ctx"`) {
 		t.Errorf("error over MCP: %s", body)
 	}
+	// Encodings that cannot be stored are refused as the caller's mistake.
+	good, _ := json.Marshal(syncReq(banner("m3")))
+	for name, args := range map[string]string{
+		"NUL":            strings.Replace(string(good), "Banner m3", `Banner \u0000`, 1),
+		"duplicate key":  strings.Replace(string(good), `"creative_id":"m3"`, `"creative_id":"m3","creative_id":"m4"`, 1),
+		"lone surrogate": strings.Replace(string(good), "Banner m3", `\udfff`, 1),
+	} {
+		res, body = call(t, cs, "sync_creatives", json.RawMessage(args))
+		if !res.IsError || !strings.Contains(string(body), `"adcp_error":{"code":"INVALID_REQUEST"`) || !strings.Contains(string(body), `"recovery":"correctable"`) {
+			t.Errorf("%s over MCP: %s", name, body)
+		}
+	}
 	res, body = call(t, cs, "tasks/get", map[string]any{"task_id": "task_unknown"})
 	if !res.IsError || !strings.Contains(string(body), "REFERENCE_NOT_FOUND") {
 		t.Errorf("unknown task: %s", body)
