@@ -59,6 +59,11 @@ func TestNothingReadsOutsideTheRepository(t *testing.T) {
 			return nil // binary
 		}
 		checked++
+		// Every pattern contains one of these words; the regexp only runs on
+		// files that do (it is slow under -race on the large JSON schemas).
+		if !bytes.Contains(b, []byte("shared")) && !bytes.Contains(b, []byte("ADCP_SCHEMAS_DIR")) {
+			return nil
+		}
 		rel, _ := filepath.Rel(root, path)
 		sc := bufio.NewScanner(bytes.NewReader(b))
 		sc.Buffer(nil, len(b)+1)
