@@ -3,7 +3,10 @@
 // (Watermill's forwarder over watermill-sql). A crash between commit and
 // relay loses nothing: the row is still in the outbox table and the relay
 // sends it on restart; JetStream drops the duplicate by message id if the
-// crash came after the publish.
+// crash came after the publish. An event the broker refuses for good (too
+// large, invalid subject) is parked in outbox_parked and announced on the
+// poison stream instead of being retried forever, so it cannot hold back
+// the events behind it.
 package outbox
 
 import (
@@ -27,8 +30,8 @@ const Topic = "outbox"
 // Table is the outbox table's name, for pruning and for tests.
 const Table = "watermill_outbox"
 
-// Initialize creates the outbox and offsets tables if they are missing.
-// Services call it at start-up, after their migrations.
+// Initialize creates the outbox, offsets and parked tables if they are
+// missing. Services call it at start-up, after their migrations.
 func Initialize(db *sql.DB, logger watermill.LoggerAdapter) error {
 	sub, err := newSubscriber(db, time.Second, logger)
 	if err != nil {
@@ -37,6 +40,9 @@ func Initialize(db *sql.DB, logger watermill.LoggerAdapter) error {
 	defer sub.Close()
 	if err := sub.SubscribeInitialize(Topic); err != nil {
 		return fmt.Errorf("creating outbox tables: %w", err)
+	}
+	if err := createParkedTable(db); err != nil {
+		return fmt.Errorf("creating %s: %w", ParkedTable, err)
 	}
 	return nil
 }
@@ -83,13 +89,21 @@ type Relay struct {
 }
 
 // NewRelay builds the relay. poll is how often an idle relay looks for new
-// rows; latency from commit to publish is about poll/2.
+// rows; latency from commit to publish is about poll/2. pub is the JetStream
+// publisher (broker.NewPublisher); the relay also announces parked events
+// through it on the poison stream of the event's topic prefix, which must
+// exist (broker.NewRouter creates it). db must have been set up by
+// Initialize, which creates the parked table.
 func NewRelay(db *sql.DB, pub message.Publisher, poll time.Duration, logger watermill.LoggerAdapter) (*Relay, error) {
 	sub, err := newSubscriber(db, poll, logger)
 	if err != nil {
 		return nil, err
 	}
-	fwd, err := forwarder.NewForwarder(sub, pub, logger, forwarder.Config{
+	// Publish errors are classified between the forwarder and JetStream:
+	// transient ones still fail the row (retried every ResendInterval);
+	// permanent ones park the event and let the forwarder ack it.
+	parking := &parkingPublisher{next: pub, db: db, logger: logger}
+	fwd, err := forwarder.NewForwarder(sub, parking, logger, forwarder.Config{
 		ForwarderTopic: Topic,
 		CloseTimeout:   10 * time.Second,
 	})
