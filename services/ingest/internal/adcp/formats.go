@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/url"
+	"slices"
 	"strings"
 
 	"example.com/creativesync/services/ingest/internal/creative"
@@ -31,6 +32,9 @@ func DecodeFormats(body []byte) (creative.FormatsQuery, error) {
 		return creative.FormatsQuery{}, invalid(creative.CodeValidation, "", "list_creative_formats request has a field of the wrong type: "+typeProblem(err))
 	}
 	q := creative.FormatsQuery{AssetTypes: req.AssetTypes, Type: req.Type}
+	if err := checkFormatType(q.Type); err != nil {
+		return q, err
+	}
 	if len(req.Context) > 0 && !isNull(req.Context) {
 		if req.Context[0] != '{' || len(req.Context) > creative.MaxContextBytes {
 			return q, invalid(creative.CodeValidation, "context", "context must be an object of at most 16384 bytes")
@@ -54,6 +58,9 @@ func DecodeFormats(body []byte) (creative.FormatsQuery, error) {
 // separated), type, asset_types, max_results and cursor.
 func FormatsFromQuery(v url.Values) (creative.FormatsQuery, error) {
 	q := creative.FormatsQuery{FormatIDs: list(v, "format_ids"), AssetTypes: list(v, "asset_types"), Type: v.Get("type")}
+	if err := checkFormatType(q.Type); err != nil {
+		return q, err
+	}
 	pg, err := paginationFrom(v)
 	if err != nil {
 		return q, err
@@ -97,4 +104,15 @@ func DecodeGetTask(body []byte) (GetTask, error) {
 	d.str("task_id", &t.TaskID, true)
 	t.Context = d.context()
 	return t, d.err()
+}
+
+// formatTypes are the 3.0 format categories plus native, which our catalog
+// also serves.
+var formatTypes = []string{"audio", "video", "display", "dooh", "native"}
+
+func checkFormatType(t string) error {
+	if t != "" && !slices.Contains(formatTypes, t) {
+		return invalid(creative.CodeValidation, "type", "type must be one of "+strings.Join(formatTypes, ", "))
+	}
+	return nil
 }

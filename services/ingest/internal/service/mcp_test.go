@@ -92,6 +92,25 @@ func TestMCPTools(t *testing.T) {
 		}
 	}
 
+	// type (a field generic clients only pass when the schema declares it)
+	// filters the catalog.
+	res, body = call(t, anon, "list_creative_formats", map[string]any{"type": "video"})
+	var vids struct {
+		Formats []struct{ Type string } `json:"formats"`
+	}
+	must(t, json.Unmarshal(body, &vids))
+	if res.IsError || len(vids.Formats) == 0 {
+		t.Fatalf("video formats: %s", body)
+	}
+	for _, f := range vids.Formats {
+		if f.Type != "video" {
+			t.Errorf("type filter let through a %s format", f.Type)
+		}
+	}
+	if res, body = call(t, anon, "list_creative_formats", map[string]any{"type": "hologram"}); !res.IsError || !strings.Contains(string(body), `"field":"type"`) {
+		t.Errorf("unknown type: %s", body)
+	}
+
 	// A protected tool without credentials is an HTTP 401 the client sees.
 	if _, err := anon.CallTool(context.Background(), &mcp.CallToolParams{Name: "list_creatives", Arguments: map[string]any{}}); err == nil {
 		t.Error("list_creatives without a key succeeded")
