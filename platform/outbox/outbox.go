@@ -60,13 +60,27 @@ func Publish(tx *sql.Tx, prefix string, logger watermill.LoggerAdapter, evs ...e
 		return fmt.Errorf("outbox publisher: %w", err)
 	}
 	pub := forwarder.NewPublisher(sqlPub, forwarder.PublisherConfig{ForwarderTopic: Topic})
+	// One multi-row INSERT per destination topic rather than one per event:
+	// a sync of 100 creatives writes its 100 events in one statement. Order
+	// is kept within a topic; there is no order across topics (streams).
+	var (
+		topics  []string
+		byTopic = map[string][]*message.Message{}
+	)
 	for _, ev := range evs {
 		msg, err := broker.NewMessage(ev)
 		if err != nil {
 			return err
 		}
-		if err := pub.Publish(broker.Topic(prefix, ev.EventName()), msg); err != nil {
-			return fmt.Errorf("writing %s to the outbox: %w", ev.EventName(), err)
+		topic := broker.Topic(prefix, ev.EventName())
+		if _, seen := byTopic[topic]; !seen {
+			topics = append(topics, topic)
+		}
+		byTopic[topic] = append(byTopic[topic], msg)
+	}
+	for _, topic := range topics {
+		if err := pub.Publish(topic, byTopic[topic]...); err != nil {
+			return fmt.Errorf("writing %d event(s) for %s to the outbox: %w", len(byTopic[topic]), topic, err)
 		}
 	}
 	return nil
