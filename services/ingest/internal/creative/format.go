@@ -1,6 +1,7 @@
 package creative
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -130,18 +131,43 @@ func CanonicalAgentURL(raw string) string {
 }
 
 // assetValue is the part of an asset payload validation reads. Numbers are
-// float64 so a fractional width is caught instead of failing to decode.
+// float64 so a fractional width is caught instead of failing to decode;
+// fields only checked for presence are raw.
 type assetValue struct {
-	AssetType    *string  `json:"asset_type"`
-	URL          *string  `json:"url"`
-	Width        *float64 `json:"width"`
-	Height       *float64 `json:"height"`
-	DurationMS   *float64 `json:"duration_ms"`
-	Content      *string  `json:"content"`
-	DeliveryType *string  `json:"delivery_type"`
-	FileSize     *float64 `json:"file_size_bytes"`
-	Format       *string  `json:"format"`
-	Container    *string  `json:"container_format"`
+	AssetType    *string         `json:"asset_type"`
+	URL          *string         `json:"url"`
+	Width        *float64        `json:"width"`
+	Height       *float64        `json:"height"`
+	DurationMS   *float64        `json:"duration_ms"`
+	Content      *string         `json:"content"`
+	DeliveryType *string         `json:"delivery_type"`
+	FileSize     *float64        `json:"file_size_bytes"`
+	Format       *string         `json:"format"`
+	Container    *string         `json:"container_format"`
+	ResponseType json.RawMessage `json:"response_type"`
+	Security     json.RawMessage `json:"security"`
+}
+
+// has reports whether the asset carries field (a JSON null counts as
+// absent).
+func (v assetValue) has(field string) bool {
+	switch field {
+	case "url":
+		return v.URL != nil
+	case "width":
+		return v.Width != nil
+	case "height":
+		return v.Height != nil
+	case "content":
+		return v.Content != nil
+	case "delivery_type":
+		return v.DeliveryType != nil
+	case "response_type":
+		return len(v.ResponseType) > 0 && string(v.ResponseType) != "null"
+	case "security":
+		return len(v.Security) > 0 && string(v.Security) != "null"
+	}
+	return false
 }
 
 // requiredFields lists, per asset type, what core/assets/*.json requires
@@ -184,8 +210,7 @@ func validateAssets(path string, fid FormatID, f Format, assets map[string]json.
 			continue
 		}
 		var v assetValue
-		var present map[string]json.RawMessage
-		if err := json.Unmarshal(assets[id], &present); err != nil {
+		if raw := bytes.TrimSpace(assets[id]); len(raw) == 0 || raw[0] != '{' {
 			errs = append(errs, Error{Code: CodeValidation, Field: field, Message: "asset must be an object with asset_type"})
 			continue
 		}
@@ -203,7 +228,7 @@ func validateAssets(path string, fid FormatID, f Format, assets map[string]json.
 			continue
 		}
 		for _, req := range requiredFields[slot.AssetType] {
-			if _, ok := present[req]; !ok {
+			if !v.has(req) {
 				errs = append(errs, Error{Code: CodeValidation, Field: field + "." + req,
 					Message: fmt.Sprintf("%s asset requires %s", slot.AssetType, req)})
 			}

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gowebpki/jcs"
-
 	"example.com/creativesync/events"
 )
 
@@ -289,8 +287,8 @@ func jsonEqual(a, b json.RawMessage) bool {
 	if bytes.Equal(a, b) {
 		return true
 	}
-	ca, err1 := jcs.Transform(a)
-	cb, err2 := jcs.Transform(b)
+	ca, err1 := canonical(a)
+	cb, err2 := canonical(b)
 	if err1 != nil || err2 != nil {
 		return false // the decoder only lets valid JSON in, so this is unreachable
 	}

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/gowebpki/jcs"
 )
 
 // SyncResult is one item of the success branch's creatives[].
@@ -126,21 +125,6 @@ func (s *Service) ResolveAccount(ctx context.Context, p Principal, ref AccountRe
 		return Account{}, Reject(CodeAccountSuspended, "account", "the account is suspended")
 	}
 	return a, nil
-}
-
-// CanonicalHash is the SHA-256 of the RFC 8785 canonical form of v: equal
-// JSON documents hash equally whatever their key order or spacing.
-func CanonicalHash(v any) (string, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return "", err
-	}
-	c, err := jcs.Transform(b)
-	if err != nil {
-		return "", err
-	}
-	sum := sha256.Sum256(c)
-	return "sha256:" + hex.EncodeToString(sum[:]), nil
 }
 
 func newID(prefix string) string {

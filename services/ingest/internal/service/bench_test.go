@@ -12,7 +12,7 @@ import (
 // transaction) with 10 new creatives per request.
 func BenchmarkSyncREST(b *testing.B) {
 	s := startIngestB(b)
-	const perSync = 10
+	const perSync = 100
 	b.ResetTimer()
 	start := time.Now()
 	for i := 0; i < b.N; i++ {
