@@ -70,7 +70,7 @@ func admin(ctx context.Context, cfg Config, args []string, getenv func(string) s
 	}
 	newKey := func() string {
 		var b [24]byte
-		_, _ = rand.Read(b[:])
+		_, _ = rand.Read(b[:]) // never fails (Go 1.24+ aborts instead)
 		return "sk_" + hex.EncodeToString(b[:])
 	}
 	switch args[0] {

@@ -129,9 +129,7 @@ func (s *Service) ResolveAccount(ctx context.Context, p Principal, ref AccountRe
 
 func newID(prefix string) string {
 	var b [12]byte
-	// crypto/rand.Read never returns an error (it aborts the program
-	// instead, as of Go 1.24).
-	_, _ = rand.Read(b[:])
+	_, _ = rand.Read(b[:]) // never fails (Go 1.24+ aborts instead)
 	return prefix + hex.EncodeToString(b[:])
 }
 

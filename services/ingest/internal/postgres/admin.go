@@ -33,7 +33,9 @@ func (s *Store) AddAPIKey(ctx context.Context, principalID, key, label string) e
 	if err != nil {
 		return err
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
 		return fmt.Errorf("that key already belongs to another principal")
 	}
 	return nil
@@ -60,7 +62,9 @@ func (s *Store) UpsertAccount(ctx context.Context, a creative.Account) error {
 	case err != nil:
 		return err
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
 		return fmt.Errorf("account %s belongs to another principal", a.ID)
 	}
 	return nil
@@ -78,7 +82,9 @@ func (s *Store) UpsertMediaBuy(ctx context.Context, id, accountID, status string
 	if err != nil {
 		return err
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
 		return fmt.Errorf("media buy %s belongs to another account", id)
 	}
 	return nil
@@ -96,7 +102,9 @@ func (s *Store) UpsertPackage(ctx context.Context, id, mediaBuyID, status string
 	if err != nil {
 		return fmt.Errorf("package %s: %w", id, err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
 		return fmt.Errorf("package %s belongs to another media buy", id)
 	}
 	return nil

@@ -31,7 +31,10 @@ var migrations embed.FS
 
 // Migrate applies ingest's migrations and creates the outbox tables.
 func Migrate(ctx context.Context, db *sqlx.DB, logger *slog.Logger) error {
-	sub, _ := fs.Sub(migrations, "migrations")
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return err
+	}
 	if err := pgdb.Migrate(ctx, db.DB, sub); err != nil {
 		return err
 	}
@@ -182,7 +185,11 @@ func (t *txn) ClaimIdempotencyKey(ctx context.Context, rec creative.IdempotencyR
 	if err != nil {
 		return nil, fmt.Errorf("claiming idempotency key: %w", err)
 	}
-	if n, _ := res.RowsAffected(); n == 1 {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return nil, fmt.Errorf("claiming idempotency key: %w", err)
+	}
+	if n == 1 {
 		return nil, nil
 	}
 	prior := rec

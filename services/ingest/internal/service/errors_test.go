@@ -15,7 +15,7 @@ func TestBadInputIsRejectedPreciselyAndChangesNothing(t *testing.T) {
 	valid := func(mut func(m map[string]any)) []byte {
 		m := syncReq(banner("b1"))
 		mut(m)
-		b, _ := json.Marshal(m)
+		b := jsonOf(m)
 		return b
 	}
 	huge := `{"idempotency_key":"` + strings.Repeat("k", 2<<20) + `"}`

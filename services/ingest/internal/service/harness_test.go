@@ -83,7 +83,9 @@ func startIngestB(t testing.TB) *stack {
 		t.Fatal(err)
 	}
 	t.Cleanup(nc.Close)
-	s.js, _ = nc.JetStream()
+	if s.js, err = nc.JetStream(); err != nil {
+		t.Fatal(err)
+	}
 	s.key = s.provision("buyer", "acct_1")
 	s.waitReady()
 	return s
@@ -125,7 +127,10 @@ func must(t testing.TB, err error) {
 // do sends a request and returns status and body.
 func (s *stack) do(method, path, key string, body []byte, hdr ...string) (int, []byte) {
 	s.t.Helper()
-	req, _ := http.NewRequest(method, s.url+path, bytes.NewReader(body))
+	req, err := http.NewRequest(method, s.url+path, bytes.NewReader(body))
+	if err != nil {
+		s.t.Fatal(err)
+	}
 	req.Header.Set("Content-Type", "application/json")
 	if key != "" {
 		req.Header.Set("Authorization", "Bearer "+key)
@@ -138,16 +143,21 @@ func (s *stack) do(method, path, key string, body []byte, hdr ...string) (int, [
 		s.t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		s.t.Fatal(err)
+	}
 	return resp.StatusCode, b
 }
 
 func (s *stack) sync(body any) (int, map[string]any, []byte) {
 	s.t.Helper()
-	b, _ := json.Marshal(body)
+	b := jsonOf(body)
 	st, out := s.do("POST", "/api/v1/creatives/sync", s.key, b)
 	var m map[string]any
-	_ = json.Unmarshal(out, &m)
+	if err := json.Unmarshal(out, &m); err != nil {
+		s.t.Fatalf("response is not a JSON object: %v: %s", err, out)
+	}
 	return st, m, out
 }
 
@@ -219,3 +229,12 @@ func (s *stack) lastEvent(name string, v any) {
 }
 
 func httpGet(url string) (*http.Response, error) { return http.Get(url) }
+
+// jsonOf marshals a request the test built; that cannot fail.
+func jsonOf(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}

@@ -99,7 +99,7 @@ func TestSalesAgentMediaBuyRouteAndV2Assignments(t *testing.T) {
 	s := startIngest(t)
 	s.seedPackage("acct_1", "mb_1", "pkg_a", "paused")
 	s.seedPackage("acct_1", "mb_1", "pkg_b", "paused")
-	body, _ := json.Marshal(map[string]any{"creatives": []any{banner("s1"), banner("s2")}})
+	body := jsonOf(map[string]any{"creatives": []any{banner("s1"), banner("s2")}})
 	st, out := s.do("POST", "/api/v1/media-buys/mb_1/creatives", s.key, body)
 	if st != 200 {
 		t.Fatalf("%d %s", st, out)

@@ -45,7 +45,10 @@ func call(t *testing.T, cs *mcp.ClientSession, tool string, args any) (*mcp.Call
 	if err != nil {
 		t.Fatalf("%s: %v", tool, err)
 	}
-	b, _ := json.Marshal(res.StructuredContent)
+	b, err := json.Marshal(res.StructuredContent)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return res, b
 }
 
@@ -56,9 +59,9 @@ func TestMCPTools(t *testing.T) {
 	must(t, err)
 	declared := map[string]map[string]any{}
 	for _, tl := range tools.Tools {
-		b, _ := json.Marshal(tl.InputSchema)
+		b := jsonOf(tl.InputSchema)
 		var sch struct{ Properties map[string]any }
-		_ = json.Unmarshal(b, &sch)
+		must(t, json.Unmarshal(b, &sch))
 		declared[tl.Name] = sch.Properties
 	}
 	for _, want := range []string{"get_adcp_capabilities", "list_creative_formats", "sync_creatives", "list_creatives", "tasks/get"} {
@@ -141,7 +144,7 @@ func TestMCPTools(t *testing.T) {
 		t.Errorf("error over MCP: %s", body)
 	}
 	// Encodings that cannot be stored are refused as the caller's mistake.
-	good, _ := json.Marshal(syncReq(banner("m3")))
+	good := jsonOf(syncReq(banner("m3")))
 	for name, args := range map[string]string{
 		"NUL":            strings.Replace(string(good), "Banner m3", `Banner \u0000`, 1),
 		"duplicate key":  strings.Replace(string(good), `"creative_id":"m3"`, `"creative_id":"m3","creative_id":"m4"`, 1),

@@ -28,7 +28,7 @@ func TestConcurrentFirstSyncsOfOneCreativeSerialize(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				b, _ := json.Marshal(syncReq(c))
+				b := jsonOf(syncReq(c))
 				st, out := s.do("POST", "/api/v1/creatives/sync", s.key, b)
 				if st != 200 {
 					t.Errorf("%s: %d %s", id, st, out)

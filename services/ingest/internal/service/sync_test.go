@@ -129,7 +129,7 @@ func TestIdempotency(t *testing.T) {
 func TestConcurrentIdenticalRequestsExecuteOnce(t *testing.T) {
 	s := startIngest(t)
 	req := syncReq(banner("b1"), banner("b2"))
-	b, _ := json.Marshal(req)
+	b := jsonOf(req)
 	type res struct {
 		st   int
 		body []byte
@@ -376,7 +376,7 @@ func TestDecisionsBecomeVisibleAndCompleteTasks(t *testing.T) {
 	var payload struct {
 		Result json.RawMessage `json:"result"`
 	}
-	_ = json.Unmarshal(note.Payload, &payload)
+	must(t, json.Unmarshal(note.Payload, &payload))
 	adcptest.Validate(t, "creative/sync-creatives-response.json", payload.Result)
 	if !bytes.Contains(payload.Result, []byte(`"status":"rejected"`)) || !bytes.Contains(payload.Result, []byte(`"status":"approved"`)) {
 		t.Errorf("webhook result lacks decisions: %s", payload.Result)
