@@ -69,117 +69,144 @@ type planEnv struct {
 	CorrelationID string
 }
 
-// planSync plans cmd for principal p on account acct. inputs are the
-// request's creatives after validation: ok[i] says whether input i passed.
+// planner holds one sync's inputs while planSync works through them.
+type planner struct {
+	p       Principal
+	acct    Account
+	catalog *Registry
+	cmd     SyncCommand
+	st      SyncState
+	env     planEnv
+
+	results  []SyncResult
+	writes   SyncWrites
+	blocked  []Error
+	waiting  map[int]int64 // result position -> revision review will decide
+	statusOf map[string]string
+}
+
+// planSync plans cmd for principal p on account acct. results and ok come
+// from validateInputs: ok[i] says whether creative i may be applied.
 func planSync(p Principal, acct Account, catalog *Registry, cmd SyncCommand, results []SyncResult, ok []bool, st SyncState, env planEnv) SyncPlan {
-	var (
-		w        SyncWrites
-		blocked  []Error
-		waiting  = map[int]int64{} // position -> revision review will decide
-		inSync   = make(map[string]bool, len(cmd.Creatives))
-		statusOf = map[string]string{}
-	)
+	pl := &planner{p: p, acct: acct, catalog: catalog, cmd: cmd, st: st, env: env, results: results,
+		waiting: map[int]int64{}, statusOf: map[string]string{}}
 	for i, in := range cmd.Creatives {
-		inSync[in.CreativeID] = true
-		if !ok[i] {
-			continue
+		if ok[i] {
+			pl.creative(i, in)
 		}
-		r := &results[i]
-		old, exists := st.Current[in.CreativeID]
-		merged, hash := in.Body, in.ContentHash
-		if exists {
-			// A partial update keeps the stored fields it does not name.
-			merged = mergeBody(old.Body, in.Body)
-			if len(merged) != len(in.Body) {
-				var err error
-				if hash, err = CanonicalHash(merged); err != nil {
-					*r = SyncResult{CreativeID: in.CreativeID, Action: ActionFailed, Errors: []Error{{Code: CodeValidation,
-						Field: fmt.Sprintf("creatives[%d]", in.Index), Message: "creative cannot be canonicalised: " + err.Error(), Recovery: "correctable"}}}
-					continue
-				}
-			}
-		}
-		if exists && old.ArchivedAt == nil && old.ContentHash == hash {
-			r.Action, r.Status, r.PlatformID = ActionUnchanged, old.Status, old.PlatformID
-			statusOf[in.CreativeID] = old.Status
-			continue
-		}
-		if pk := st.Active[in.CreativeID]; exists && len(pk) > 0 {
-			e := Error{Code: CodeInvalidState, Field: fmt.Sprintf("creatives[%d]", in.Index), Recovery: "correctable",
-				Message: fmt.Sprintf("creative %s is assigned to active package(s) %s and cannot change while they deliver; pause them or sync under a new creative_id", in.CreativeID, strings.Join(pk, ", "))}
-			*r = SyncResult{CreativeID: in.CreativeID, Action: ActionFailed, Errors: []Error{e}}
-			blocked = append(blocked, e)
-			continue
-		}
-		c := Creative{
-			AccountID: acct.ID, CreativeID: in.CreativeID, Name: in.Name, FormatID: in.FormatID,
-			Body: merged, Tags: in.Tags, ContentHash: hash, Status: StatusPendingReview,
-			CreatedAt: env.Now, UpdatedAt: env.Now, PlatformID: env.NewID("crv_"), Revision: 1,
-		}
-		if exists {
-			c.PlatformID, c.CreatedAt, c.Revision = old.PlatformID, old.CreatedAt, old.Revision+1
-			if in.Tags == nil {
-				c.Tags = old.Tags
-			}
-			r.Action, r.Changes = ActionUpdated, changedFields(old.Body, merged)
-			if old.ArchivedAt != nil {
-				r.Changes = append(r.Changes, "status")
-			}
-		} else {
-			r.Action = ActionCreated
-		}
-		r.Status, r.PlatformID = c.Status, c.PlatformID
-		statusOf[in.CreativeID] = c.Status
-		if cmd.DryRun {
-			continue
-		}
-		w.Upserts = append(w.Upserts, c)
-		w.Events = append(w.Events, syncedEvent(p, catalog, c, r.Action, env))
-		waiting[i] = c.Revision
 	}
-	w.Assignments = planAssignments(acct, cmd, results, st.Packages, statusOf)
+	pl.writes.Assignments = planAssignments(acct, cmd, pl.results, st.Packages, pl.statusOf)
 	if cmd.DeleteMissing {
-		for _, id := range sortedKeys(st.Library) {
-			if inSync[id] {
-				continue
+		pl.deleteMissing()
+	}
+	return pl.finish()
+}
+
+// creative plans input i: unchanged, refused (held by active delivery),
+// or created/updated at the next revision.
+func (pl *planner) creative(i int, in Input) {
+	r := &pl.results[i]
+	old, exists := pl.st.Current[in.CreativeID]
+	merged, hash := in.Body, in.ContentHash
+	if exists {
+		// A partial update keeps the stored fields it does not name.
+		merged = mergeBody(old.Body, in.Body)
+		if len(merged) != len(in.Body) {
+			var err error
+			if hash, err = CanonicalHash(merged); err != nil {
+				*r = SyncResult{CreativeID: in.CreativeID, Action: ActionFailed, Errors: []Error{{Code: CodeValidation,
+					Field: fmt.Sprintf("creatives[%d]", in.Index), Message: "creative cannot be canonicalised: " + err.Error(), Recovery: "correctable"}}}
+				return
 			}
-			if pk := st.Active[id]; len(pk) > 0 {
-				e := Error{Code: CodeInvalidState, Recovery: "correctable",
-					Message: fmt.Sprintf("creative %s is assigned to active package(s) %s and was not archived; pause them first", id, strings.Join(pk, ", "))}
-				results = append(results, SyncResult{CreativeID: id, Action: ActionFailed, Errors: []Error{e}})
-				blocked = append(blocked, e)
-				continue
-			}
-			results = append(results, SyncResult{CreativeID: id, Action: ActionDeleted})
-			if cmd.DryRun {
-				continue
-			}
-			rev := st.Library[id] + 1
-			w.Archives = append(w.Archives, Archive{AccountID: acct.ID, CreativeID: id, Revision: rev, At: env.Now})
-			w.Events = append(w.Events, &events.CreativeArchivedV1{
-				Header:    events.Header{EventID: env.NewEventID(), CorrelationID: env.CorrelationID, OccurredAt: env.Now},
-				AccountID: acct.ID, CreativeID: id, Revision: rev, Reason: "delete_missing",
-			})
 		}
 	}
-	if cmd.DryRun {
-		w = SyncWrites{}
+	if exists && old.ArchivedAt == nil && old.ContentHash == hash {
+		r.Action, r.Status, r.PlatformID = ActionUnchanged, old.Status, old.PlatformID
+		pl.statusOf[in.CreativeID] = old.Status
+		return
 	}
-	plan := SyncPlan{Writes: w, Blocked: blocked}
-	if cmd.Push == nil || cmd.DryRun || len(waiting) == 0 {
-		plan.Response = SyncResponse{Status: "completed", Creatives: &results, DryRun: cmd.DryRun}
+	if pk := pl.st.Active[in.CreativeID]; exists && len(pk) > 0 {
+		e := Error{Code: CodeInvalidState, Field: fmt.Sprintf("creatives[%d]", in.Index), Recovery: "correctable",
+			Message: fmt.Sprintf("creative %s is assigned to active package(s) %s and cannot change while they deliver; pause them or sync under a new creative_id", in.CreativeID, strings.Join(pk, ", "))}
+		*r = SyncResult{CreativeID: in.CreativeID, Action: ActionFailed, Errors: []Error{e}}
+		pl.blocked = append(pl.blocked, e)
+		return
+	}
+	now := pl.env.Now
+	c := Creative{
+		AccountID: pl.acct.ID, CreativeID: in.CreativeID, Name: in.Name, FormatID: in.FormatID,
+		Body: merged, Tags: in.Tags, ContentHash: hash, Status: StatusPendingReview,
+		CreatedAt: now, UpdatedAt: now, PlatformID: pl.env.NewID("crv_"), Revision: 1,
+	}
+	r.Action = ActionCreated
+	if exists {
+		c.PlatformID, c.CreatedAt, c.Revision = old.PlatformID, old.CreatedAt, old.Revision+1
+		if in.Tags == nil {
+			c.Tags = old.Tags
+		}
+		r.Action, r.Changes = ActionUpdated, changedFields(old.Body, merged)
+		if old.ArchivedAt != nil {
+			r.Changes = append(r.Changes, "status")
+		}
+	}
+	r.Status, r.PlatformID = c.Status, c.PlatformID
+	pl.statusOf[in.CreativeID] = c.Status
+	pl.writes.Upserts = append(pl.writes.Upserts, c)
+	pl.writes.Events = append(pl.writes.Events, syncedEvent(pl.p, pl.catalog, c, r.Action, pl.env))
+	pl.waiting[i] = c.Revision
+}
+
+// deleteMissing archives the library creatives this sync left out, except
+// those active delivery holds.
+func (pl *planner) deleteMissing() {
+	inSync := make(map[string]bool, len(pl.cmd.Creatives))
+	for _, in := range pl.cmd.Creatives {
+		inSync[in.CreativeID] = true
+	}
+	for _, id := range sortedKeys(pl.st.Library) {
+		if inSync[id] {
+			continue
+		}
+		if pk := pl.st.Active[id]; len(pk) > 0 {
+			e := Error{Code: CodeInvalidState, Recovery: "correctable",
+				Message: fmt.Sprintf("creative %s is assigned to active package(s) %s and was not archived; pause them first", id, strings.Join(pk, ", "))}
+			pl.results = append(pl.results, SyncResult{CreativeID: id, Action: ActionFailed, Errors: []Error{e}})
+			pl.blocked = append(pl.blocked, e)
+			continue
+		}
+		pl.results = append(pl.results, SyncResult{CreativeID: id, Action: ActionDeleted})
+		rev := pl.st.Library[id] + 1
+		pl.writes.Archives = append(pl.writes.Archives, Archive{AccountID: pl.acct.ID, CreativeID: id, Revision: rev, At: pl.env.Now})
+		pl.writes.Events = append(pl.writes.Events, &events.CreativeArchivedV1{
+			Header:    events.Header{EventID: pl.env.NewEventID(), CorrelationID: pl.env.CorrelationID, OccurredAt: pl.env.Now},
+			AccountID: pl.acct.ID, CreativeID: id, Revision: rev, Reason: "delete_missing",
+		})
+	}
+}
+
+// finish decides the answer: completed at once, or submitted with a task
+// when the buyer asked for push notifications and review has work to do.
+// A dry run answers like a real one and writes nothing.
+func (pl *planner) finish() SyncPlan {
+	if pl.cmd.DryRun {
+		pl.writes, pl.waiting = SyncWrites{}, nil
+	}
+	plan := SyncPlan{Writes: pl.writes, Blocked: pl.blocked}
+	if pl.cmd.Push == nil || len(pl.waiting) == 0 {
+		plan.Response = SyncResponse{Status: "completed", Creatives: &pl.results, DryRun: pl.cmd.DryRun}
 		return plan
 	}
 	// The task's final result lists every creative of the sync, as a
 	// synchronous answer would: items that wait for review, plus the
 	// unchanged, failed and archived ones, settled from the start.
-	taskID := env.NewID("task_")
-	plan.Writes.Task = &Task{ID: taskID, PrincipalID: p.ID, AccountID: acct.ID, Type: "sync_creatives", Status: "submitted",
-		Context: cmd.Context, Push: cmd.Push, CreatedAt: env.Now, UpdatedAt: env.Now}
-	plan.Writes.TaskItems = make([]TaskItem, len(results))
-	for j, r := range results {
-		rev, wait := waiting[j]
-		plan.Writes.TaskItems[j] = TaskItem{TaskID: taskID, AccountID: acct.ID, CreativeID: r.CreativeID, Revision: rev,
+	taskID := pl.env.NewID("task_")
+	now := pl.env.Now
+	plan.Writes.Task = &Task{ID: taskID, PrincipalID: pl.p.ID, AccountID: pl.acct.ID, Type: "sync_creatives", Status: "submitted",
+		Context: pl.cmd.Context, Push: pl.cmd.Push, CreatedAt: now, UpdatedAt: now}
+	plan.Writes.TaskItems = make([]TaskItem, len(pl.results))
+	for j, r := range pl.results {
+		rev, wait := pl.waiting[j]
+		plan.Writes.TaskItems[j] = TaskItem{TaskID: taskID, AccountID: pl.acct.ID, CreativeID: r.CreativeID, Revision: rev,
 			Position: j, Outcome: r, Decided: !wait}
 	}
 	for _, ev := range plan.Writes.Events {
@@ -188,7 +215,7 @@ func planSync(p Principal, acct Account, catalog *Registry, cmd SyncCommand, res
 		}
 	}
 	plan.Response = SyncResponse{Status: "submitted", TaskID: taskID,
-		Message: fmt.Sprintf("%d creative(s) queued for review; the result is delivered to push_notification_config.url and via tasks/get", len(waiting))}
+		Message: fmt.Sprintf("%d creative(s) queued for review; the result is delivered to push_notification_config.url and via tasks/get", len(pl.waiting))}
 	return plan
 }
 
