@@ -9,9 +9,14 @@ package broker
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/nats-io/nats.go"
+
+	"example.com/creativesync/events"
 )
 
 // Settings every stream and consumer gets. They are package variables only
@@ -50,6 +55,55 @@ func Connect(url, name string) (*nats.Conn, error) {
 // prefix. The prefix isolates tests and parallel deployments on one server.
 func Topic(prefix, name string) string { return prefix + name }
 
+// maxStreamName is JetStream's limit on stream names (the server's
+// JSMaxNameLen), in bytes.
+const maxStreamName = 255
+
+// CheckPrefix reports why prefix cannot go in front of every topic, or nil.
+// A topic is both a stream name and a one-token subject, so the prefix may
+// not hold what either forbids: '.' (it splits subjects into tokens, and
+// the server refuses it in stream names), the wildcards '*' and '>', '/'
+// and '\' (the server stores a stream in a directory of that name and
+// refuses path separators), whitespace (it ends a subject in the protocol)
+// or control characters; and it must leave room for the longest topic
+// within the 255-byte stream-name limit. Checking at start-up turns what
+// would be a stream-creation error halfway through wiring into a message
+// that names the character.
+func CheckPrefix(prefix string) error {
+	if !utf8.ValidString(prefix) {
+		return errors.New("is not valid UTF-8; stream names and subjects must be")
+	}
+	for i, r := range prefix {
+		var why string
+		switch {
+		case r == '.':
+			why = "a dot separates subject tokens and is not allowed in stream names"
+		case r == '*' || r == '>':
+			why = "'*' and '>' are subject wildcards"
+		case r == '/' || r == '\\':
+			why = "stream names are directory names on the server, so path separators are not allowed"
+		case unicode.IsSpace(r):
+			why = "whitespace ends a subject in the NATS protocol"
+		case unicode.IsControl(r):
+			why = "control characters are not allowed in stream names or subjects"
+		default:
+			continue
+		}
+		return fmt.Errorf("has %q at byte %d: %s (letters, digits, '_' and '-' are safe)", r, i, why)
+	}
+	longest := PoisonTopic
+	for _, name := range events.Topics() {
+		if len(name) > len(longest) {
+			longest = name
+		}
+	}
+	if max := maxStreamName - len(longest); len(prefix) > max {
+		return fmt.Errorf("is %d bytes; it may be at most %d, so that %s stays within JetStream's %d-byte stream-name limit",
+			len(prefix), max, Topic("<prefix>", longest), maxStreamName)
+	}
+	return nil
+}
+
 // EnsureStreams creates (or updates) one file-backed stream per topic. It
 // must run before anything publishes: a topic without a stream blocks the
 // outbox relay.
@@ -75,6 +129,27 @@ func EnsureStreams(js nats.JetStreamContext, topics ...string) error {
 		}
 	}
 	return nil
+}
+
+// DeleteStreams deletes every stream whose name starts with prefix and
+// returns their names: a throwaway pipeline's (a test's, a compliance
+// run's) streams, which nothing else removes. An empty prefix would match
+// every stream on the server, so it is refused.
+func DeleteStreams(js nats.JetStreamContext, prefix string) ([]string, error) {
+	if prefix == "" {
+		return nil, errors.New("refusing to delete streams without a prefix: every stream on the server would match")
+	}
+	var deleted []string
+	for name := range js.StreamNames() {
+		if !strings.HasPrefix(name, prefix) {
+			continue
+		}
+		if err := js.DeleteStream(name); err != nil {
+			return deleted, fmt.Errorf("deleting stream %s: %w", name, err)
+		}
+		deleted = append(deleted, name)
+	}
+	return deleted, nil
 }
 
 // Durable names the consumer of one handler in one service. The same name is

@@ -20,6 +20,7 @@ import (
 	"example.com/creativesync/platform/natstest"
 	"example.com/creativesync/platform/outbox"
 	"example.com/creativesync/platform/pgtest"
+	"example.com/creativesync/platform/servicetest"
 
 	_ "github.com/lib/pq"
 )
@@ -67,18 +68,6 @@ func msgs(t *testing.T, js nats.JetStreamContext, stream string) uint64 {
 		t.Fatal(err)
 	}
 	return info.State.Msgs
-}
-
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if cond() {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("timed out waiting for %s", what)
 }
 
 // The outbox publishes committed events exactly once and rolled-back ones
@@ -132,7 +121,7 @@ func TestOutboxRelaysCommittedEventsOnce(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() { _ = relay.Run(ctx) }()
-	eventually(t, "relay drains the outbox", func() bool {
+	servicetest.EventuallyTrue(t, 10*time.Second, "relay drains the outbox", func() bool {
 		n, err := outbox.Backlog(ctx, db)
 		return err == nil && n == 0
 	})
@@ -219,13 +208,13 @@ func TestRouterPoisonsPermanentAndRetriesTransient(t *testing.T) {
 		t.Fatal(err)
 	}
 	poison := broker.Topic(e.prefix, broker.PoisonTopic)
-	eventually(t, "two handled and two poisoned", func() bool {
+	servicetest.EventuallyTrue(t, 10*time.Second, "two handled and two poisoned", func() bool {
 		return handled.Load() == 2 && msgs(t, e.js, poison) == 2
 	})
 	if transientTries.Load() < 3 {
 		t.Errorf("transient failure tried %d times", transientTries.Load())
 	}
-	eventually(t, "nothing left pending", func() bool {
+	servicetest.EventuallyTrue(t, 10*time.Second, "nothing left pending", func() bool {
 		info, err := e.js.ConsumerInfo(full, broker.Durable("test", "on_synced"))
 		return err == nil && info.NumAckPending == 0 && info.NumPending == 0
 	})

@@ -47,6 +47,18 @@ func Ops(mux *http.ServeMux, reg *prometheus.Registry, checks ...Check) {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 }
 
+// Handler returns a service's whole HTTP handler: the ops endpoints (Ops)
+// and the routes mount adds, usually the method value httpapi.(*API).Routes.
+// Every service builds its handler this way, so the ops endpoints the stack
+// and the tests poll are the same everywhere and an API package lists only
+// its own routes.
+func Handler(reg *prometheus.Registry, checks []Check, mount func(*http.ServeMux)) http.Handler {
+	mux := http.NewServeMux()
+	Ops(mux, reg, checks...)
+	mount(mux)
+	return mux
+}
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)

@@ -53,6 +53,20 @@ func Migrate(ctx context.Context, db *sql.DB, fsys fs.FS) error {
 	return nil
 }
 
+// MigrationsDir is where a service's postgres package keeps its goose
+// files, embedded with //go:embed migrations/*.sql.
+const MigrationsDir = "migrations"
+
+// MigrateEmbedded applies the migrations under MigrationsDir in fsys, the
+// service's embed.FS, so no service repeats the fs.Sub step.
+func MigrateEmbedded(ctx context.Context, db *sql.DB, fsys fs.FS) error {
+	sub, err := fs.Sub(fsys, MigrationsDir)
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	return Migrate(ctx, db, sub)
+}
+
 // EnsureDatabase creates database name on the server adminDSN points at,
 // unless it exists. Used by the dev stack and tests; services expect their
 // database to exist.

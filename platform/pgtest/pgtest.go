@@ -1,5 +1,6 @@
 // Package pgtest gives each test a database of its own on a real Postgres,
-// so tests run in parallel without seeing each other's rows.
+// so tests run in parallel without seeing each other's rows; Migrated also
+// applies a service's migrations to it.
 package pgtest
 
 import (
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
 	"example.com/creativesync/platform/pgdb"
@@ -53,4 +55,31 @@ func NewDatabase(tb testing.TB) string {
 		_, _ = db.Exec("DROP DATABASE IF EXISTS " + pq.QuoteIdentifier(name) + " WITH (FORCE)")
 	})
 	return dsn
+}
+
+// Connect opens dsn for tb and closes it when tb ends.
+func Connect(tb testing.TB, dsn string) *sqlx.DB {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	db, err := pgdb.Open(ctx, dsn)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
+// Migrated returns a new database for tb (NewDatabase), open and brought up
+// to date by migrate, which is the service's own postgres.Migrate: store
+// and API tests then see exactly the schema the service runs on.
+func Migrated(tb testing.TB, migrate func(context.Context, *sqlx.DB) error) *sqlx.DB {
+	tb.Helper()
+	db := Connect(tb, NewDatabase(tb))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := migrate(ctx, db); err != nil {
+		tb.Fatalf("migrating the test database: %v", err)
+	}
+	return db
 }

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 
 	"example.com/creativesync/platform/broker"
 	"example.com/creativesync/services/ingest/internal/creative"
@@ -145,11 +144,7 @@ func admin(ctx context.Context, cfg Config, args []string, getenv func(string) s
 		}
 		return store.UpsertPackage(ctx, id, mediaBuy, status)
 	case "delete-streams":
-		// Without a prefix every stream on the server would match.
-		if cfg.TopicPrefix == "" {
-			return errors.New("delete-streams: TOPIC_PREFIX is empty; refusing to delete every stream on the server")
-		}
-		nc, err := broker.Connect(cfg.NATSURL, "ingest-admin")
+		nc, err := broker.Connect(cfg.NATSURL, name+"-admin")
 		if err != nil {
 			return err
 		}
@@ -158,13 +153,12 @@ func admin(ctx context.Context, cfg Config, args []string, getenv func(string) s
 		if err != nil {
 			return err
 		}
-		for name := range js.StreamNames() {
-			if strings.HasPrefix(name, cfg.TopicPrefix) {
-				if err := js.DeleteStream(name); err != nil {
-					return fmt.Errorf("delete-streams: %s: %w", name, err)
-				}
-				fmt.Fprintln(out, "deleted stream", name)
-			}
+		deleted, err := broker.DeleteStreams(js, cfg.TopicPrefix)
+		for _, stream := range deleted {
+			fmt.Fprintln(out, "deleted stream", stream)
+		}
+		if err != nil {
+			return fmt.Errorf("delete-streams (TOPIC_PREFIX %q): %w", cfg.TopicPrefix, err)
 		}
 		return nil
 	default:

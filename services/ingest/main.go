@@ -7,32 +7,25 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
 
+	"example.com/creativesync/platform/lifecycle"
 	"example.com/creativesync/platform/logging"
 	"example.com/creativesync/services/ingest/internal/service"
 )
 
-const version = "0.1.0"
+const (
+	name    = "ingest"
+	version = "0.1.0"
+)
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "ingest:", err)
-		os.Exit(1)
-	}
-}
+func main() { lifecycle.Main(name, run) }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	cfg, err := loadConfig(getenv)
 	if err != nil {
-		return fmt.Errorf("configuration:\n%w", err)
+		return err
 	}
-	log, err := logging.New(stdout, cfg.LogLevel, "ingest")
+	log, err := logging.New(stdout, cfg.LogLevel, name)
 	if err != nil {
 		return err
 	}

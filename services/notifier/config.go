@@ -2,33 +2,22 @@ package main
 
 import (
 	"crypto/ed25519"
-	"errors"
-	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
+	"example.com/creativesync/platform/config"
 	"example.com/creativesync/services/notifier/internal/notify"
 	"example.com/creativesync/services/notifier/internal/service"
 	"example.com/creativesync/services/notifier/internal/signing"
 )
 
 // Config is the notifier's configuration, read from the environment.
-// Durations use Go syntax (500ms, 10s, 1h).
+// Durations use Go syntax (500ms, 10s, 1h). The variables every service
+// shares are read and checked by platform/config.
 type Config struct {
-	// DatabaseURL (DATABASE_URL, required) is the notifier's own Postgres
-	// database, e.g. postgres://postgres@127.0.0.1:5432/notifier?sslmode=disable.
-	DatabaseURL string
-	// NATSURL (NATS_URL, default nats://127.0.0.1:4222) is a JetStream-enabled NATS server.
-	NATSURL string
-	// HTTPAddr (HTTP_ADDR, default 127.0.0.1:8082) serves /healthz, /readyz,
-	// /metrics, /.well-known/jwks.json and the operator API.
-	HTTPAddr string
-	// TopicPrefix (TOPIC_PREFIX, default "") is put before every topic, so
-	// parallel stacks and tests can share one NATS server.
-	TopicPrefix string
-	// LogLevel (LOG_LEVEL, default info) is debug, info, warn or error.
-	LogLevel string
+	// Service holds DATABASE_URL (required), NATS_URL, HTTP_ADDR (default
+	// 127.0.0.1:8082: /healthz, /readyz, /metrics, /.well-known/jwks.json
+	// and the operator API), TOPIC_PREFIX and LOG_LEVEL.
+	config.Service
 	// AdminToken (ADMIN_TOKEN, default unset) is the bearer token for
 	// /api/v1/deliveries…; when unset those endpoints are disabled and answer 404.
 	AdminToken string
@@ -75,68 +64,41 @@ type Config struct {
 }
 
 func loadConfig(getenv func(string) string) (Config, error) {
-	l := loader{getenv: getenv}
+	env := config.New(getenv)
+	common := env.Service("127.0.0.1:8082", "notifier")
 	def := notify.DefaultRetryPolicy()
 	c := Config{
-		DatabaseURL:         l.str("DATABASE_URL", ""),
-		NATSURL:             l.str("NATS_URL", "nats://127.0.0.1:4222"),
-		HTTPAddr:            l.str("HTTP_ADDR", "127.0.0.1:8082"),
-		TopicPrefix:         l.str("TOPIC_PREFIX", ""),
-		LogLevel:            l.str("LOG_LEVEL", "info"),
-		AdminToken:          l.str("ADMIN_TOKEN", ""),
-		Workers:             l.int("NOTIFIER_WORKERS", 4),
-		PollInterval:        l.duration("NOTIFIER_POLL_INTERVAL", time.Second),
-		AttemptTimeout:      l.duration("NOTIFIER_ATTEMPT_TIMEOUT", 10*time.Second),
-		RetryBaseDelay:      l.duration("NOTIFIER_RETRY_BASE_DELAY", def.BaseDelay),
-		RetryMaxDelay:       l.duration("NOTIFIER_RETRY_MAX_DELAY", def.MaxDelay),
-		MaxRetryAfter:       l.duration("NOTIFIER_MAX_RETRY_AFTER", def.MaxRetryAfter),
-		MaxAge:              l.duration("NOTIFIER_MAX_AGE", def.MaxAge),
-		MaxAttempts:         l.int("NOTIFIER_MAX_ATTEMPTS", def.MaxAttempts),
-		AllowPrivateTargets: l.bool("NOTIFIER_ALLOW_PRIVATE_TARGETS", false),
-		SigningKeyID:        l.str("NOTIFIER_SIGNING_KEY_ID", ""),
-		SignatureValidity:   l.duration("NOTIFIER_SIGNATURE_VALIDITY", signing.MaxValidity),
+		Service:             common,
+		AdminToken:          env.String("ADMIN_TOKEN", ""),
+		Workers:             env.Int("NOTIFIER_WORKERS", 4, 1, 256),
+		PollInterval:        env.Duration("NOTIFIER_POLL_INTERVAL", time.Second, config.Positive, config.NoMaxDur),
+		AttemptTimeout:      env.Duration("NOTIFIER_ATTEMPT_TIMEOUT", 10*time.Second, config.Positive, config.NoMaxDur),
+		RetryBaseDelay:      env.Duration("NOTIFIER_RETRY_BASE_DELAY", def.BaseDelay, config.Positive, config.NoMaxDur),
+		RetryMaxDelay:       env.Duration("NOTIFIER_RETRY_MAX_DELAY", def.MaxDelay, 0, config.NoMaxDur),
+		MaxRetryAfter:       env.Duration("NOTIFIER_MAX_RETRY_AFTER", def.MaxRetryAfter, 0, config.NoMaxDur),
+		MaxAge:              env.Duration("NOTIFIER_MAX_AGE", def.MaxAge, config.Positive, config.NoMaxDur),
+		MaxAttempts:         env.Int("NOTIFIER_MAX_ATTEMPTS", def.MaxAttempts, 1, config.NoMaxInt),
+		AllowPrivateTargets: env.Bool("NOTIFIER_ALLOW_PRIVATE_TARGETS", false),
+		SigningKeyID:        env.String("NOTIFIER_SIGNING_KEY_ID", ""),
+		SignatureValidity:   env.Duration("NOTIFIER_SIGNATURE_VALIDITY", signing.MaxValidity, config.Positive, signing.MaxValidity),
 	}
-	if c.DatabaseURL == "" {
-		l.fail("DATABASE_URL is required")
-	}
-	switch strings.ToLower(c.LogLevel) {
-	case "debug", "info", "warn", "error":
-	default:
-		l.fail("LOG_LEVEL %q: want debug, info, warn or error", c.LogLevel)
-	}
-	if c.Workers < 1 || c.Workers > 256 {
-		l.fail("NOTIFIER_WORKERS must be between 1 and 256, got %d", c.Workers)
-	}
-	l.positive("NOTIFIER_POLL_INTERVAL", c.PollInterval)
-	l.positive("NOTIFIER_ATTEMPT_TIMEOUT", c.AttemptTimeout)
-	l.positive("NOTIFIER_RETRY_BASE_DELAY", c.RetryBaseDelay)
 	if c.RetryMaxDelay < c.RetryBaseDelay {
-		l.fail("NOTIFIER_RETRY_MAX_DELAY (%s) must be at least NOTIFIER_RETRY_BASE_DELAY (%s)", c.RetryMaxDelay, c.RetryBaseDelay)
+		env.Problem("NOTIFIER_RETRY_MAX_DELAY (%s) must be at least NOTIFIER_RETRY_BASE_DELAY (%s)", c.RetryMaxDelay, c.RetryBaseDelay)
 	}
-	if c.MaxRetryAfter < 0 {
-		l.fail("NOTIFIER_MAX_RETRY_AFTER must not be negative")
-	}
-	l.positive("NOTIFIER_MAX_AGE", c.MaxAge)
-	if c.MaxAttempts < 1 {
-		l.fail("NOTIFIER_MAX_ATTEMPTS must be at least 1, got %d", c.MaxAttempts)
-	}
-	if c.SignatureValidity <= 0 || c.SignatureValidity > signing.MaxValidity {
-		l.fail("NOTIFIER_SIGNATURE_VALIDITY must be in (0, %s], got %s", signing.MaxValidity, c.SignatureValidity)
-	}
-	if seed := getenv("NOTIFIER_SIGNING_KEY"); seed != "" {
+	if seed := env.String("NOTIFIER_SIGNING_KEY", ""); seed != "" {
 		key, err := signing.ParseSeed(seed)
 		if err != nil {
-			l.fail("NOTIFIER_SIGNING_KEY: %v", err)
+			env.Problem("NOTIFIER_SIGNING_KEY: %v", err)
 		}
 		c.SigningKey = key
 	} else if c.SigningKeyID != "" {
-		l.fail("NOTIFIER_SIGNING_KEY_ID is set without NOTIFIER_SIGNING_KEY; the generated key names itself")
+		env.Problem("NOTIFIER_SIGNING_KEY_ID is set without NOTIFIER_SIGNING_KEY; the generated key names itself")
 	}
 	if c.SigningKeyID != "" && !signing.ValidKeyID(c.SigningKeyID) {
-		l.fail("NOTIFIER_SIGNING_KEY_ID must be 1–256 printable ASCII characters without quotes or backslashes")
+		env.Problem("NOTIFIER_SIGNING_KEY_ID must be 1–256 printable ASCII characters without quotes or backslashes")
 	}
-	if len(l.errs) > 0 {
-		return Config{}, fmt.Errorf("configuration: %w", errors.Join(l.errs...))
+	if err := env.Err(); err != nil {
+		return Config{}, err
 	}
 	return c, nil
 }
@@ -164,68 +126,5 @@ func (c Config) service() service.Config {
 			MaxAttempts:   c.MaxAttempts,
 			Jitter:        notify.DefaultRetryPolicy().Jitter,
 		},
-	}
-}
-
-// loader reads variables and collects every problem, so one run of the
-// service reports all of them.
-type loader struct {
-	getenv func(string) string
-	errs   []error
-}
-
-func (l *loader) fail(format string, args ...any) {
-	l.errs = append(l.errs, fmt.Errorf(format, args...))
-}
-
-func (l *loader) str(key, def string) string {
-	if v := strings.TrimSpace(l.getenv(key)); v != "" {
-		return v
-	}
-	return def
-}
-
-func (l *loader) int(key string, def int) int {
-	v := strings.TrimSpace(l.getenv(key))
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil {
-		l.fail("%s: %q is not an integer", key, v)
-		return def
-	}
-	return n
-}
-
-func (l *loader) duration(key string, def time.Duration) time.Duration {
-	v := strings.TrimSpace(l.getenv(key))
-	if v == "" {
-		return def
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		l.fail("%s: %q is not a duration (use e.g. 500ms, 10s, 1h)", key, v)
-		return def
-	}
-	return d
-}
-
-func (l *loader) bool(key string, def bool) bool {
-	v := strings.TrimSpace(l.getenv(key))
-	if v == "" {
-		return def
-	}
-	b, err := strconv.ParseBool(v)
-	if err != nil {
-		l.fail("%s: %q is not true or false", key, v)
-		return def
-	}
-	return b
-}
-
-func (l *loader) positive(key string, d time.Duration) {
-	if d <= 0 {
-		l.fail("%s must be positive, got %s", key, d)
 	}
 }

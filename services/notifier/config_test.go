@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"example.com/creativesync/platform/config"
 )
 
 func env(m map[string]string) func(string) string {
@@ -21,8 +23,8 @@ func TestLoadConfigDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Config{
-		DatabaseURL: "postgres://postgres@127.0.0.1/notifier", NATSURL: "nats://127.0.0.1:4222",
-		HTTPAddr: "127.0.0.1:8082", LogLevel: "info", Workers: 4, PollInterval: time.Second,
+		Service: config.Service{DatabaseURL: "postgres://postgres@127.0.0.1/notifier", NATSURL: "nats://127.0.0.1:4222",
+			HTTPAddr: "127.0.0.1:8082", LogLevel: "info"}, Workers: 4, PollInterval: time.Second,
 		AttemptTimeout: 10 * time.Second, RetryBaseDelay: time.Second, RetryMaxDelay: time.Hour,
 		MaxRetryAfter: time.Hour, MaxAge: 24 * time.Hour, MaxAttempts: 40, SignatureValidity: 300 * time.Second,
 	}
@@ -99,7 +101,7 @@ func TestKeyIDNeedsAKey(t *testing.T) {
 func TestRunFailsOnBadConfig(t *testing.T) {
 	t.Parallel()
 	var out bytes.Buffer
-	err := run(context.Background(), env(map[string]string{}), &out)
+	err := run(context.Background(), nil, env(map[string]string{}), &out)
 	if err == nil || !strings.Contains(err.Error(), "DATABASE_URL") {
 		t.Fatalf("run: %v", err)
 	}

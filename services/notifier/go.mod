@@ -10,9 +10,7 @@ require (
 	example.com/creativesync/platform v0.0.0
 	github.com/ThreeDotsLabs/watermill v1.5.1
 	github.com/jmoiron/sqlx v1.4.0
-	github.com/nats-io/nats.go v1.37.0
 	github.com/prometheus/client_golang v1.25.0
-	golang.org/x/sync v0.24.0
 )
 
 require (
@@ -27,6 +25,7 @@ require (
 	github.com/lithammer/shortuuid/v3 v3.0.7 // indirect
 	github.com/mfridman/interpolate v0.0.2 // indirect
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
+	github.com/nats-io/nats.go v1.37.0 // indirect
 	github.com/nats-io/nkeys v0.4.7 // indirect
 	github.com/nats-io/nuid v1.0.1 // indirect
 	github.com/oklog/ulid v1.3.1 // indirect
@@ -39,6 +38,7 @@ require (
 	github.com/sony/gobreaker v1.0.0 // indirect
 	go.uber.org/multierr v1.11.0 // indirect
 	golang.org/x/crypto v0.58.0 // indirect
+	golang.org/x/sync v0.24.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 )

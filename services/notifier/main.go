@@ -7,25 +7,18 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
 
+	"example.com/creativesync/platform/lifecycle"
 	"example.com/creativesync/platform/logging"
 	"example.com/creativesync/services/notifier/internal/service"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	err := run(ctx, os.Getenv, os.Stdout)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "notifier:", err)
-		os.Exit(1)
-	}
-}
+func main() { lifecycle.Main(service.Name, run) }
 
-func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	if len(args) > 0 {
+		return fmt.Errorf("unexpected arguments %q: notifier is configured through its environment (see README)", args)
+	}
 	cfg, err := loadConfig(getenv)
 	if err != nil {
 		return err

@@ -72,7 +72,7 @@ func TestLoadConfigRejects(t *testing.T) {
 		{"poll not a duration", map[string]string{"OUTBOX_POLL_INTERVAL": "fast"}, "OUTBOX_POLL_INTERVAL"},
 		{"poll too long", map[string]string{"OUTBOX_POLL_INTERVAL": "2m"}, "OUTBOX_POLL_INTERVAL"},
 		{"approve not a number", map[string]string{"REVIEW_AUTO_APPROVE_THRESHOLD": "high"}, "REVIEW_AUTO_APPROVE_THRESHOLD"},
-		{"approve above one", map[string]string{"REVIEW_AUTO_APPROVE_THRESHOLD": "1.5"}, "outside [0, 1]"},
+		{"approve above one", map[string]string{"REVIEW_AUTO_APPROVE_THRESHOLD": "1.5"}, "REVIEW_AUTO_APPROVE_THRESHOLD must be between 0 and 1, got 1.5"},
 		{"reject negative", map[string]string{"REVIEW_AUTO_REJECT_THRESHOLD": "-0.1"}, "REVIEW_AUTO_REJECT_THRESHOLD"},
 		{"reject equals approve", map[string]string{"REVIEW_AUTO_APPROVE_THRESHOLD": "0.5", "REVIEW_AUTO_REJECT_THRESHOLD": "0.5"}, "must be below"},
 		{"reject above approve", map[string]string{"REVIEW_AUTO_REJECT_THRESHOLD": "0.95"}, "must be below"},

@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"example.com/creativesync/infra/internal/devstack"
+	"example.com/creativesync/platform/broker"
 )
 
 // config is everything the stack reads from the environment, resolved once.
@@ -57,8 +58,10 @@ func loadConfig(getenv func(string) string, wd string) (config, error) {
 	if cfg.LogLevel == "" {
 		cfg.LogLevel = "info"
 	}
-	if strings.ContainsAny(cfg.TopicPrefix, ".*> \t") {
-		return config{}, fmt.Errorf("TOPIC_PREFIX %q may not contain dots, wildcards or spaces: it becomes part of stream names", cfg.TopicPrefix)
+	// The services refuse a prefix JetStream cannot use; refusing it here
+	// too fails before any server is started.
+	if err := broker.CheckPrefix(cfg.TopicPrefix); err != nil {
+		return config{}, fmt.Errorf("TOPIC_PREFIX %q %w", cfg.TopicPrefix, err)
 	}
 	force := strings.ToLower(strings.TrimSpace(getenv("STACK_FORCE_PRIVATE")))
 	switch force {

@@ -14,11 +14,11 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/jmoiron/sqlx"
 	"github.com/nats-io/nats.go"
-	"golang.org/x/sync/errgroup"
 
 	"example.com/creativesync/events"
 	"example.com/creativesync/platform/broker"
 	"example.com/creativesync/platform/httpserver"
+	"example.com/creativesync/platform/lifecycle"
 	"example.com/creativesync/platform/outbox"
 	"example.com/creativesync/platform/pgdb"
 	"example.com/creativesync/services/ingest/internal/creative"
@@ -141,29 +141,22 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 // Addr is the HTTP listen address.
 func (s *Service) Addr() string { return s.http.Addr() }
 
-// Run serves until ctx ends, then shuts down: HTTP stops taking requests and
-// drains, consumers finish in-flight messages, the relay stops, and the
+// Run serves until ctx ends, then shuts down in the order every service
+// shares (platform/lifecycle): HTTP stops taking requests and drains while
+// consumers finish their in-flight messages (their context is never
+// cancelled early), the relay sends what both wrote and stops, and the
 // connections close.
 func (s *Service) Run(ctx context.Context) error {
-	defer s.close()
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return s.relay.Run(gctx) })
-	g.Go(func() error { return s.router.Run(gctx) })
-	g.Go(func() error {
-		select {
-		case <-s.router.Running():
-		case <-gctx.Done():
-			return nil
-		}
-		s.log.Info("ingest ready", "addr", s.Addr())
-		return s.http.Serve(gctx)
+	return lifecycle.Run(ctx, lifecycle.Parts{
+		Name:    "ingest",
+		Logger:  s.log,
+		HTTP:    s.http,
+		Routers: []lifecycle.Router{s.router},
+		Workers: []lifecycle.Worker{{Name: "pruner", Run: lifecycle.Every(pruneInterval, s.prune)}},
+		Relay:   s.relay,
+		Backlog: func(ctx context.Context) (int64, error) { return outbox.Backlog(ctx, s.db.DB) },
+		Close:   func() error { s.close(); return nil },
 	})
-	g.Go(func() error { return s.pruneOutbox(gctx) })
-	err := g.Wait()
-	if errors.Is(err, context.Canceled) {
-		err = nil
-	}
-	return err
 }
 
 // idempotencyTombstone is how long an expired idempotency key is still
@@ -171,27 +164,21 @@ func (s *Service) Run(ctx context.Context) error {
 // again; after that the row is deleted.
 const idempotencyTombstone = 7 * 24 * time.Hour
 
-// pruneOutbox deletes relayed outbox rows and long-expired idempotency keys
-// every few minutes; neither table would otherwise stop growing.
-func (s *Service) pruneOutbox(ctx context.Context) error {
-	t := time.NewTicker(5 * time.Minute)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-			if n, err := outbox.Prune(ctx, s.db.DB); err != nil {
-				s.log.Warn("pruning outbox", "err", err)
-			} else if n > 0 {
-				s.log.Debug("pruned outbox", "rows", n)
-			}
-			if n, err := s.Store.PruneIdempotencyKeys(ctx, idempotencyTombstone); err != nil {
-				s.log.Warn("pruning idempotency keys", "err", err)
-			} else if n > 0 {
-				s.log.Debug("pruned idempotency keys", "rows", n)
-			}
-		}
+// pruneInterval is how often prune runs.
+const pruneInterval = 5 * time.Minute
+
+// prune deletes relayed outbox rows and long-expired idempotency keys;
+// neither table would otherwise stop growing.
+func (s *Service) prune(ctx context.Context) {
+	if n, err := outbox.Prune(ctx, s.db.DB); err != nil && ctx.Err() == nil {
+		s.log.Warn("pruning outbox", "err", err)
+	} else if n > 0 {
+		s.log.Debug("pruned outbox", "rows", n)
+	}
+	if n, err := s.Store.PruneIdempotencyKeys(ctx, idempotencyTombstone); err != nil && ctx.Err() == nil {
+		s.log.Warn("pruning idempotency keys", "err", err)
+	} else if n > 0 {
+		s.log.Debug("pruned idempotency keys", "rows", n)
 	}
 }
 

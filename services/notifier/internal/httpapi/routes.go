@@ -9,9 +9,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
-	"example.com/creativesync/platform/httpserver"
 	"example.com/creativesync/services/notifier/internal/notify"
 	"example.com/creativesync/services/notifier/internal/signing"
 )
@@ -23,7 +20,7 @@ type Deliveries interface {
 	Requeue(ctx context.Context, id int64, now time.Time) (notify.Delivery, error)
 }
 
-// Deps are the handler's dependencies.
+// Deps are the API's dependencies.
 type Deps struct {
 	Deliveries Deliveries
 	// Wake is called after a re-queue so the delivery goes out at once.
@@ -32,32 +29,34 @@ type Deps struct {
 	JWKS signing.JWKS
 	// AdminToken guards /api/v1; empty disables those routes (404).
 	AdminToken string
-	Registry   *prometheus.Registry
-	Checks     []httpserver.Check
 	Logger     *slog.Logger
 }
 
-// NewHandler returns the notifier's HTTP handler. Every route is listed here.
+// API is the notifier's HTTP surface; the ops endpoints (/healthz, /readyz
+// with Postgres, NATS and consumer checks, /metrics) are added by
+// httpserver.Handler, which mounts Routes.
+type API struct{ h *handlers }
+
+// New returns the API.
+func New(d Deps) *API {
+	if d.Deliveries == nil || d.Wake == nil || d.Logger == nil {
+		panic("httpapi: missing dependency")
+	}
+	return &API{h: &handlers{d: d, now: time.Now}}
+}
+
+// Routes mounts every route of the API on mux:
 //
-//	GET  /healthz                          process is up            (public)
-//	GET  /readyz                           Postgres, NATS, consumer (public)
-//	GET  /metrics                          Prometheus               (public)
 //	GET  /.well-known/jwks.json            webhook verification key (public)
 //	GET  /api/v1/deliveries                list, ?status=&account_id=&limit=     (admin)
 //	GET  /api/v1/deliveries/{id}           one delivery with its attempts        (admin)
 //	POST /api/v1/deliveries/{id}/retry     re-queue a failed or dead delivery    (admin)
-func NewHandler(d Deps) http.Handler {
-	if d.Deliveries == nil || d.Wake == nil || d.Registry == nil || d.Logger == nil {
-		panic("httpapi: missing dependency")
-	}
-	h := &handlers{d: d, now: time.Now}
-	mux := http.NewServeMux()
-	httpserver.Ops(mux, d.Registry, d.Checks...)
+func (a *API) Routes(mux *http.ServeMux) {
+	h := a.h
 	mux.HandleFunc("GET /.well-known/jwks.json", h.jwks)
-	if d.AdminToken != "" {
+	if h.d.AdminToken != "" {
 		mux.Handle("GET /api/v1/deliveries", h.admin(h.listDeliveries))
 		mux.Handle("GET /api/v1/deliveries/{id}", h.admin(h.getDelivery))
 		mux.Handle("POST /api/v1/deliveries/{id}/retry", h.admin(h.retryDelivery))
 	}
-	return mux
 }

@@ -16,8 +16,9 @@ import (
 	"example.com/creativesync/services/notifier/internal/signing"
 )
 
-// HandlerName names the durable consumer: notifier_on_notification_requested.
-const HandlerName = "on_notification_requested"
+// HandlerNotificationRequested names the durable consumer
+// (notifier_on_notification_requested) and the queue group replicas share.
+const HandlerNotificationRequested = "on_notification_requested"
 
 // Intake stores new deliveries.
 type Intake interface {
@@ -26,33 +27,34 @@ type Intake interface {
 	Insert(ctx context.Context, d notify.Delivery) (id int64, inserted bool, err error)
 }
 
-// Handler handles notification_requested_v1.
-type Handler struct {
+// Handlers handles the events the notifier consumes:
+// notification_requested_v1.
+type Handlers struct {
 	intake Intake
 	wake   func()
 	now    func() time.Time
 	log    *slog.Logger
 }
 
-// NewHandler returns a handler; wake is called after a new delivery is
+// NewHandlers returns the handlers; wake is called after a new delivery is
 // stored so a worker picks it up without waiting for its next poll.
-func NewHandler(intake Intake, wake func(), log *slog.Logger) *Handler {
+func NewHandlers(intake Intake, wake func(), log *slog.Logger) *Handlers {
 	if intake == nil || wake == nil || log == nil {
 		panic("messaging: handler needs intake, wake and a logger")
 	}
-	return &Handler{intake: intake, wake: wake, now: time.Now, log: log}
+	return &Handlers{intake: intake, wake: wake, now: time.Now, log: log}
 }
 
-// Register subscribes the handler through the service's durable consumer.
-func Register(r *broker.Router, h *Handler) error {
-	return r.Handle(HandlerName, (&events.NotificationRequestedV1{}).EventName(), h.OnNotificationRequested)
+// Register subscribes every handler through its durable consumer.
+func (h *Handlers) Register(r *broker.Router) error {
+	return r.Handle(HandlerNotificationRequested, (&events.NotificationRequestedV1{}).EventName(), h.OnNotificationRequested)
 }
 
 // OnNotificationRequested stores the delivery. Undecodable or invalid events
 // return a permanent error and go to the poison stream; a database error is
 // transient and the message is redelivered. A redelivered or republished
 // event finds its row already there and is acked without effect.
-func (h *Handler) OnNotificationRequested(msg *message.Message) error {
+func (h *Handlers) OnNotificationRequested(msg *message.Message) error {
 	ctx := msg.Context()
 	var ev events.NotificationRequestedV1
 	if err := broker.Decode(msg, &ev); err != nil {

@@ -9,7 +9,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -21,13 +20,10 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// Migrate applies the notifier's migrations.
-func Migrate(ctx context.Context, db *sql.DB) error {
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		return err
-	}
-	return pgdb.Migrate(ctx, db, sub)
+// Migrate applies the notifier's migrations. It is safe to run from several
+// replicas at once: goose holds an advisory lock.
+func Migrate(ctx context.Context, db *sqlx.DB) error {
+	return pgdb.MigrateEmbedded(ctx, db.DB, migrations)
 }
 
 // Store is the notifier's Postgres store.
@@ -42,9 +38,6 @@ func NewStore(db *sqlx.DB) *Store {
 	}
 	return &Store{db: db}
 }
-
-// Ping checks the database for readiness probes.
-func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 
 const insertDelivery = `
 INSERT INTO deliveries (

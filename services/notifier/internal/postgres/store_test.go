@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"example.com/creativesync/platform/pgdb"
 	"example.com/creativesync/platform/pgtest"
 	"example.com/creativesync/services/notifier/internal/notify"
 	"example.com/creativesync/services/notifier/internal/postgres"
@@ -22,15 +21,7 @@ func mustStore(t *testing.T) (*postgres.Store, *sqlx.DB) { return mustStoreTB(t)
 
 func mustStoreTB(t testing.TB) (*postgres.Store, *sqlx.DB) {
 	t.Helper()
-	ctx := context.Background()
-	db, err := pgdb.Open(ctx, pgtest.NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := postgres.Migrate(ctx, db.DB); err != nil {
-		t.Fatal(err)
-	}
+	db := pgtest.Migrated(t, postgres.Migrate)
 	return postgres.NewStore(db), db
 }
 

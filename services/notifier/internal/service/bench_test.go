@@ -1,6 +1,7 @@
 package service_test
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,7 @@ import (
 	"example.com/creativesync/events"
 	"example.com/creativesync/platform/natstest"
 	"example.com/creativesync/platform/pgtest"
+	"example.com/creativesync/platform/servicetest"
 )
 
 // BenchmarkEndToEndDeliveries measures the whole path for b.N notifications:
@@ -20,8 +22,8 @@ import (
 func BenchmarkEndToEndDeliveries(b *testing.B) {
 	for _, workers := range []int{1, 4, 8} {
 		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
-			prefix := natstest.Prefix(b)
-			cfg := testConfig(pgtest.NewDatabase(b), prefix)
+			bk := natstest.NewBroker(b)
+			cfg := testConfig(pgtest.NewDatabase(b), bk.Prefix)
 			cfg.Workers = workers
 			r := start(b, cfg)
 			var got atomic.Int64
@@ -36,14 +38,20 @@ func BenchmarkEndToEndDeliveries(b *testing.B) {
 			}
 			b.ResetTimer()
 			start := time.Now()
-			publish(b, prefix, evs...)
-			eventually(b, 10*time.Minute, func() (bool, string) {
-				return got.Load() >= int64(b.N), fmt.Sprintf("%d of %d received", got.Load(), b.N)
+			publish(bk, evs...)
+			servicetest.Eventually(b, 10*time.Minute, func() error {
+				if n := got.Load(); n < int64(b.N) {
+					return fmt.Errorf("%d of %d received", n, b.N)
+				}
+				return nil
 			})
 			// The receiver may see a request before its outcome is
 			// recorded; wait for the last record too.
-			eventually(b, time.Minute, func() (bool, string) {
-				return len(r.deliveries(b, "status=pending&limit=1")) == 0, "pending deliveries remain"
+			servicetest.Eventually(b, time.Minute, func() error {
+				if len(r.deliveries(b, "status=pending&limit=1")) != 0 {
+					return errors.New("pending deliveries remain")
+				}
+				return nil
 			})
 			elapsed := time.Since(start)
 			b.StopTimer()

@@ -5,9 +5,9 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -19,30 +19,13 @@ import (
 	"example.com/creativesync/platform/broker"
 	"example.com/creativesync/platform/natstest"
 	"example.com/creativesync/platform/pgtest"
+	"example.com/creativesync/platform/servicetest"
 	"example.com/creativesync/services/notifier/internal/notify"
 	"example.com/creativesync/services/notifier/internal/service"
 	"example.com/creativesync/services/notifier/internal/signing"
 )
 
 const adminToken = "test-admin-token"
-
-// syncBuffer collects a service's logs; they are printed only if the test fails.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // testConfig is a time-compressed configuration: retries start at 100 ms
 // instead of 1 s, and receivers are httptest servers on loopback.
@@ -70,104 +53,25 @@ func testConfig(dbURL, prefix string) service.Config {
 	}
 }
 
+// running is a started service instance.
 type running struct {
-	svc  *service.Service
-	base string
-	stop func()
+	*servicetest.Running[*service.Service]
 }
 
-// start runs a service and waits until it is ready; stop (also run at
-// cleanup) shuts it down and waits for Run to return.
-func start(t testing.TB, cfg service.Config) *running {
+// start runs a service until Stop or the end of the test and waits until
+// it is ready.
+func start(t testing.TB, cfg service.Config) running {
 	t.Helper()
-	logs := &syncBuffer{}
-	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	ctx, cancel := context.WithCancel(context.Background())
-	svc, err := service.New(ctx, cfg, log)
-	if err != nil {
-		cancel()
-		t.Fatalf("service.New: %v", err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- svc.Run(ctx) }()
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Errorf("Run: %v", err)
-				}
-			case <-time.After(30 * time.Second):
-				t.Error("service did not stop within 30 s")
-			}
-		})
-	}
-	t.Cleanup(func() {
-		stop()
-		if t.Failed() {
-			t.Logf("service logs:\n%s", logs.String())
-		}
-	})
-	r := &running{svc: svc, base: "http://" + svc.Addr(), stop: stop}
-	eventually(t, 20*time.Second, func() (bool, string) {
-		resp, err := http.Get(r.base + "/readyz")
-		if err != nil {
-			return false, err.Error()
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK, string(b)
-	})
-	return r
+	log := servicetest.Logger(t)
+	return running{servicetest.Start(t, func(ctx context.Context) (*service.Service, error) {
+		return service.New(ctx, cfg, log)
+	})}
 }
 
-// eventually polls cond until it holds or the deadline passes. Deadlines
-// are generous; tests never assert on how fast something happened.
-func eventually(t testing.TB, within time.Duration, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	var last string
-	for time.Now().Before(deadline) {
-		ok, state := cond()
-		if ok {
-			return
-		}
-		last = state
-		time.Sleep(25 * time.Millisecond)
-	}
-	t.Fatalf("condition not met within %s; last state: %s", within, last)
-}
-
-func publish(t testing.TB, prefix string, evs ...*events.NotificationRequestedV1) {
-	t.Helper()
-	nc, err := broker.Connect(natstest.URL(), "notifier-test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := nc.JetStream()
-	if err != nil {
-		t.Fatal(err)
-	}
-	topic := broker.Topic(prefix, (&events.NotificationRequestedV1{}).EventName())
-	if err := broker.EnsureStreams(js, topic); err != nil {
-		t.Fatal(err)
-	}
-	pub, err := broker.NewPublisher(natstest.URL(), broker.Logger(slog.New(slog.NewTextHandler(io.Discard, nil))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pub.Close()
+// publish sends notifications as ingest would.
+func publish(bk *natstest.Broker, evs ...*events.NotificationRequestedV1) {
 	for _, ev := range evs {
-		msg, err := broker.NewMessage(ev)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := pub.Publish(topic, msg); err != nil {
-			t.Fatal(err)
-		}
+		bk.Publish(ev)
 	}
 }
 
@@ -247,9 +151,9 @@ type deliveryJSON struct {
 	} `json:"attempt_log"`
 }
 
-func (r *running) call(t testing.TB, method, path, token string, out any) int {
+func (r running) call(t testing.TB, method, path, token string, out any) int {
 	t.Helper()
-	req, _ := http.NewRequest(method, r.base+path, nil)
+	req, _ := http.NewRequest(method, r.URL+path, nil)
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
@@ -264,7 +168,7 @@ func (r *running) call(t testing.TB, method, path, token string, out any) int {
 	return resp.StatusCode
 }
 
-func (r *running) deliveries(t testing.TB, query string) []deliveryJSON {
+func (r running) deliveries(t testing.TB, query string) []deliveryJSON {
 	t.Helper()
 	var out struct {
 		Deliveries []deliveryJSON `json:"deliveries"`
@@ -275,7 +179,7 @@ func (r *running) deliveries(t testing.TB, query string) []deliveryJSON {
 	return out.Deliveries
 }
 
-func (r *running) delivery(t *testing.T, key string) (deliveryJSON, bool) {
+func (r running) delivery(t *testing.T, key string) (deliveryJSON, bool) {
 	t.Helper()
 	for _, d := range r.deliveries(t, "limit=1000") {
 		if d.IdempotencyKey == key {
@@ -287,24 +191,27 @@ func (r *running) delivery(t *testing.T, key string) (deliveryJSON, bool) {
 	return deliveryJSON{}, false
 }
 
-func (r *running) waitStatus(t *testing.T, key, status string) deliveryJSON {
+func (r running) waitStatus(t *testing.T, key, status string) deliveryJSON {
 	t.Helper()
 	var d deliveryJSON
-	eventually(t, 20*time.Second, func() (bool, string) {
+	servicetest.Eventually(t, 20*time.Second, func() error {
 		var ok bool
 		d, ok = r.delivery(t, key)
-		return ok && d.Status == status, fmt.Sprintf("%+v", d)
+		if !ok || d.Status != status {
+			return fmt.Errorf("want status %s, have %+v", status, d)
+		}
+		return nil
 	})
 	return d
 }
 
 func TestDeliversExactBytesSignedWithRFC9421(t *testing.T) {
 	t.Parallel()
-	prefix := natstest.Prefix(t)
-	r := start(t, testConfig(pgtest.NewDatabase(t), prefix))
+	bk := natstest.NewBroker(t)
+	r := start(t, testConfig(pgtest.NewDatabase(t), bk.Prefix))
 	b := newBuyer(t)
 	ev := newEvent(b.URL+"/adcp/webhook/sync_creatives/op_1?x=1", nil)
-	publish(t, prefix, ev)
+	publish(bk, ev)
 
 	d := r.waitStatus(t, ev.IdempotencyKey, "delivered")
 	if d.Attempts != 1 || d.Signing != "rfc9421" || len(d.AttemptLog) != 1 || d.AttemptLog[0].StatusCode != 200 {
@@ -327,35 +234,38 @@ func TestDeliversExactBytesSignedWithRFC9421(t *testing.T) {
 		t.Fatalf("jwks: HTTP %d, %+v", code, jwks)
 	}
 	k := jwks.Keys[0]
-	if k.Kid != r.svc.KeyID() || k.AdcpUse != "webhook-signing" || k.Alg != "EdDSA" || k.Use != "sig" {
+	if k.Kid != r.Svc.KeyID() || k.AdcpUse != "webhook-signing" || k.Alg != "EdDSA" || k.Use != "sig" {
 		t.Fatalf("jwk %+v", k)
 	}
 	if err := signing.NewVerifier(jwks).Verify(http.MethodPost, got.url, got.header, got.body); err != nil {
 		t.Fatalf("signature does not verify against the published JWKS: %v", err)
 	}
 
-	eventually(t, 10*time.Second, func() (bool, string) {
-		resp, err := http.Get(r.base + "/metrics")
+	servicetest.Eventually(t, 10*time.Second, func() error {
+		resp, err := http.Get(r.URL + "/metrics")
 		if err != nil {
-			return false, err.Error()
+			return err
 		}
 		m, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		ok := strings.Contains(string(m), `notifier_deliveries_total{outcome="delivered"} 1`) &&
 			strings.Contains(string(m), `notifier_attempt_duration_seconds_count{verdict="delivered"} 1`) &&
 			strings.Contains(string(m), "notifier_queue_due 0")
-		return ok, "metrics not updated yet"
+		if !ok {
+			return errors.New("metrics not updated yet")
+		}
+		return nil
 	})
 }
 
 func TestDeliversWithLegacyHMAC(t *testing.T) {
 	t.Parallel()
-	prefix := natstest.Prefix(t)
-	r := start(t, testConfig(pgtest.NewDatabase(t), prefix))
+	bk := natstest.NewBroker(t)
+	r := start(t, testConfig(pgtest.NewDatabase(t), bk.Prefix))
 	b := newBuyer(t)
 	secret := "7f3a9c1e5b2d4f6a8c0e1b3d5f7a9c1e"
 	ev := newEvent(b.URL+"/hooks", &events.WebhookAuth{Scheme: "HMAC-SHA256", Credentials: secret})
-	publish(t, prefix, ev)
+	publish(bk, ev)
 
 	d := r.waitStatus(t, ev.IdempotencyKey, "delivered")
 	if d.Signing != "HMAC-SHA256" {
@@ -373,11 +283,11 @@ func TestDeliversWithLegacyHMAC(t *testing.T) {
 
 func TestRetriesTransientFailuresWithTheSameKey(t *testing.T) {
 	t.Parallel()
-	prefix := natstest.Prefix(t)
-	r := start(t, testConfig(pgtest.NewDatabase(t), prefix))
+	bk := natstest.NewBroker(t)
+	r := start(t, testConfig(pgtest.NewDatabase(t), bk.Prefix))
 	b := newBuyer(t, http.StatusServiceUnavailable, http.StatusServiceUnavailable, http.StatusOK)
 	ev := newEvent(b.URL+"/hooks", nil)
-	publish(t, prefix, ev)
+	publish(bk, ev)
 
 	d := r.waitStatus(t, ev.IdempotencyKey, "delivered")
 	if d.Attempts != 3 || len(d.AttemptLog) != 3 {
@@ -409,11 +319,11 @@ func TestRetriesTransientFailuresWithTheSameKey(t *testing.T) {
 
 func TestClientErrorFailsAtOnceAndCanBeRequeued(t *testing.T) {
 	t.Parallel()
-	prefix := natstest.Prefix(t)
-	r := start(t, testConfig(pgtest.NewDatabase(t), prefix))
+	bk := natstest.NewBroker(t)
+	r := start(t, testConfig(pgtest.NewDatabase(t), bk.Prefix))
 	b := newBuyer(t, http.StatusBadRequest) // then 200
 	ev := newEvent(b.URL+"/hooks", nil)
-	publish(t, prefix, ev)
+	publish(bk, ev)
 
 	d := r.waitStatus(t, ev.IdempotencyKey, "failed")
 	if d.Attempts != 1 || d.LastStatusCode != 400 || !strings.Contains(d.LastError, "HTTP 400") {
@@ -453,13 +363,13 @@ func TestClientErrorFailsAtOnceAndCanBeRequeued(t *testing.T) {
 
 func TestRetriesEndInTheDeadLetterState(t *testing.T) {
 	t.Parallel()
-	prefix := natstest.Prefix(t)
-	cfg := testConfig(pgtest.NewDatabase(t), prefix)
+	bk := natstest.NewBroker(t)
+	cfg := testConfig(pgtest.NewDatabase(t), bk.Prefix)
 	cfg.Retry.MaxAttempts = 3
 	r := start(t, cfg)
 	b := newBuyer(t, 500, 502, 504, 500, 500)
 	ev := newEvent(b.URL+"/hooks", nil)
-	publish(t, prefix, ev)
+	publish(bk, ev)
 
 	d := r.waitStatus(t, ev.IdempotencyKey, "dead")
 	if d.Attempts != 3 || !strings.Contains(d.LastError, "gave up after 3 attempts") {
@@ -472,8 +382,8 @@ func TestRetriesEndInTheDeadLetterState(t *testing.T) {
 
 func TestDuplicateEventsDeliverOnce(t *testing.T) {
 	t.Parallel()
-	prefix := natstest.Prefix(t)
-	r := start(t, testConfig(pgtest.NewDatabase(t), prefix))
+	bk := natstest.NewBroker(t)
+	r := start(t, testConfig(pgtest.NewDatabase(t), bk.Prefix))
 	b := newBuyer(t)
 	ev := newEvent(b.URL+"/hooks", nil)
 	// Same event republished (same id: JetStream dedups it) and the same
@@ -483,7 +393,7 @@ func TestDuplicateEventsDeliverOnce(t *testing.T) {
 	again := *ev
 	again.EventID = ev.EventID + "-republished"
 	sentinel := newEvent(b.URL+"/sentinel", nil)
-	publish(t, prefix, ev, ev, &again, sentinel)
+	publish(bk, ev, ev, &again, sentinel)
 
 	r.waitStatus(t, sentinel.IdempotencyKey, "delivered")
 	d := r.waitStatus(t, ev.IdempotencyKey, "delivered")
@@ -506,24 +416,17 @@ func TestDuplicateEventsDeliverOnce(t *testing.T) {
 
 func TestInvalidEventGoesToPoison(t *testing.T) {
 	t.Parallel()
-	prefix := natstest.Prefix(t)
-	r := start(t, testConfig(pgtest.NewDatabase(t), prefix))
+	bk := natstest.NewBroker(t)
+	r := start(t, testConfig(pgtest.NewDatabase(t), bk.Prefix))
 	bad := newEvent("http://127.0.0.1:9/hooks", nil)
 	bad.Payload = json.RawMessage(`{"status":"approved","status":"rejected"}`)
-	publish(t, prefix, bad)
+	publish(bk, bad)
 
-	nc, err := broker.Connect(natstest.URL(), "notifier-test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := nc.JetStream()
-	eventually(t, 20*time.Second, func() (bool, string) {
-		info, err := js.StreamInfo(broker.Topic(prefix, broker.PoisonTopic))
-		if err != nil {
-			return false, err.Error()
+	servicetest.Eventually(t, 20*time.Second, func() error {
+		if n := bk.Count(broker.PoisonTopic); n != 1 {
+			return fmt.Errorf("%d poison messages, want 1", n)
 		}
-		return info.State.Msgs == 1, fmt.Sprintf("%d poison messages", info.State.Msgs)
+		return nil
 	})
 	if n := len(r.deliveries(t, "")); n != 0 {
 		t.Fatalf("an invalid event created %d deliveries", n)
@@ -532,30 +435,33 @@ func TestInvalidEventGoesToPoison(t *testing.T) {
 
 func TestRestartResumesPendingRetry(t *testing.T) {
 	t.Parallel()
-	prefix := natstest.Prefix(t)
+	bk := natstest.NewBroker(t)
 	dbURL := pgtest.NewDatabase(t)
-	cfg := testConfig(dbURL, prefix)
+	cfg := testConfig(dbURL, bk.Prefix)
 	// Long enough that the retry cannot happen before the first instance
 	// is stopped; short enough to keep the test quick.
 	cfg.Retry.BaseDelay, cfg.Retry.MaxDelay = 2*time.Second, 2*time.Second
 	first := start(t, cfg)
-	kid := first.svc.KeyID()
+	kid := first.Svc.KeyID()
 	b := newBuyer(t, http.StatusServiceUnavailable) // then 200
 	ev := newEvent(b.URL+"/hooks", nil)
-	publish(t, prefix, ev)
+	publish(bk, ev)
 
-	eventually(t, 20*time.Second, func() (bool, string) {
+	servicetest.Eventually(t, 20*time.Second, func() error {
 		d, ok := first.delivery(t, ev.IdempotencyKey)
-		return ok && d.Attempts == 1 && d.Status == "pending" && d.LastStatusCode == 503, fmt.Sprintf("%+v", d)
+		if !ok || d.Attempts != 1 || d.Status != "pending" || d.LastStatusCode != 503 {
+			return fmt.Errorf("want one failed attempt pending a retry, have %+v", d)
+		}
+		return nil
 	})
-	first.stop()
+	first.Stop()
 	if n := len(b.got()); n != 1 {
 		t.Fatalf("buyer got %d requests before the restart", n)
 	}
 
 	second := start(t, cfg)
-	if second.svc.KeyID() != kid {
-		t.Fatalf("signing key changed across restart: %s → %s", kid, second.svc.KeyID())
+	if second.Svc.KeyID() != kid {
+		t.Fatalf("signing key changed across restart: %s → %s", kid, second.Svc.KeyID())
 	}
 	d := second.waitStatus(t, ev.IdempotencyKey, "delivered")
 	if d.Attempts != 2 {
@@ -599,9 +505,9 @@ func TestOperatorAPIDisabledWithoutAdminToken(t *testing.T) {
 // still answering: Run must wait for the answer and record it.
 func TestShutdownFinishesTheAttemptInFlight(t *testing.T) {
 	t.Parallel()
-	prefix := natstest.Prefix(t)
+	bk := natstest.NewBroker(t)
 	dbURL := pgtest.NewDatabase(t)
-	r := start(t, testConfig(dbURL, prefix))
+	r := start(t, testConfig(dbURL, bk.Prefix))
 	arrived, release := make(chan struct{}), make(chan struct{})
 	var once sync.Once
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
@@ -611,7 +517,7 @@ func TestShutdownFinishesTheAttemptInFlight(t *testing.T) {
 	}))
 	defer slow.Close()
 	ev := newEvent(slow.URL+"/hooks", nil)
-	publish(t, prefix, ev)
+	publish(bk, ev)
 
 	select {
 	case <-arrived:
@@ -619,7 +525,7 @@ func TestShutdownFinishesTheAttemptInFlight(t *testing.T) {
 		t.Fatal("the attempt never started")
 	}
 	stopped := make(chan struct{})
-	go func() { r.stop(); close(stopped) }()
+	go func() { r.Stop(); close(stopped) }()
 	select {
 	case <-stopped:
 		t.Fatal("Run returned while an attempt was in flight")
@@ -632,7 +538,7 @@ func TestShutdownFinishesTheAttemptInFlight(t *testing.T) {
 		t.Fatal("service did not stop after the attempt finished")
 	}
 	// A fresh instance sees the outcome the stopped one recorded.
-	again := start(t, testConfig(dbURL, prefix))
+	again := start(t, testConfig(dbURL, bk.Prefix))
 	if d, ok := again.delivery(t, ev.IdempotencyKey); !ok || d.Status != "delivered" || d.Attempts != 1 {
 		t.Fatalf("after shutdown: %+v", d)
 	}
@@ -643,22 +549,25 @@ func TestShutdownFinishesTheAttemptInFlight(t *testing.T) {
 // is claimed by one worker only.
 func TestReplicasShareTheWork(t *testing.T) {
 	t.Parallel()
-	prefix := natstest.Prefix(t)
-	cfg := testConfig(pgtest.NewDatabase(t), prefix)
+	bk := natstest.NewBroker(t)
+	cfg := testConfig(pgtest.NewDatabase(t), bk.Prefix)
 	a := start(t, cfg)
 	bSvc := start(t, cfg)
-	if a.svc.KeyID() != bSvc.svc.KeyID() {
-		t.Fatalf("replicas sign with different keys: %s, %s", a.svc.KeyID(), bSvc.svc.KeyID())
+	if a.Svc.KeyID() != bSvc.Svc.KeyID() {
+		t.Fatalf("replicas sign with different keys: %s, %s", a.Svc.KeyID(), bSvc.Svc.KeyID())
 	}
 	buyer := newBuyer(t)
 	evs := make([]*events.NotificationRequestedV1, 30)
 	for i := range evs {
 		evs[i] = newEvent(buyer.URL+"/hooks", nil)
 	}
-	publish(t, prefix, evs...)
-	eventually(t, 30*time.Second, func() (bool, string) {
+	publish(bk, evs...)
+	servicetest.Eventually(t, 30*time.Second, func() error {
 		n := len(a.deliveries(t, "status=delivered&limit=1000"))
-		return n == len(evs), fmt.Sprintf("%d of %d delivered", n, len(evs))
+		if n != len(evs) {
+			return fmt.Errorf("%d of %d delivered", n, len(evs))
+		}
+		return nil
 	})
 	seen := map[string]int{}
 	for _, q := range buyer.got() {

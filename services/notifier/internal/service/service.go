@@ -10,16 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
-
-	"github.com/ThreeDotsLabs/watermill/message"
-	"github.com/jmoiron/sqlx"
-	"github.com/nats-io/nats.go"
-	"golang.org/x/sync/errgroup"
 
 	"example.com/creativesync/platform/broker"
 	"example.com/creativesync/platform/httpserver"
+	"example.com/creativesync/platform/lifecycle"
 	"example.com/creativesync/platform/pgdb"
 	"example.com/creativesync/services/notifier/internal/httpapi"
 	"example.com/creativesync/services/notifier/internal/messaging"
@@ -64,18 +59,13 @@ type Config struct {
 type Service struct {
 	cfg        Config
 	log        *slog.Logger
-	db         *sqlx.DB
 	store      *postgres.Store
-	nc         *nats.Conn
-	poison     message.Publisher
 	router     *broker.Router
 	dispatcher *notify.Dispatcher
-	sender     *webhook.Sender
 	metrics    *metrics
 	http       *httpserver.Server
 	key        signing.Key
-	closeOnce  sync.Once
-	closeErr   error
+	closers    lifecycle.Closers
 }
 
 // New connects to Postgres and NATS, applies migrations, loads or creates
@@ -91,17 +81,19 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 	s := &Service{cfg: cfg, log: log}
 	defer func() {
 		if err != nil {
-			_ = s.Close()
+			_ = s.closers.Close()
 		}
 	}()
 
-	if s.db, err = pgdb.Open(ctx, cfg.DatabaseURL); err != nil {
+	db, err := pgdb.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
 		return nil, err
 	}
-	if err = postgres.Migrate(ctx, s.db.DB); err != nil {
+	s.closers.Add(db.Close)
+	if err = postgres.Migrate(ctx, db); err != nil {
 		return nil, err
 	}
-	s.store = postgres.NewStore(s.db)
+	s.store = postgres.NewStore(db)
 
 	if s.key, err = s.loadKey(ctx); err != nil {
 		return nil, err
@@ -110,12 +102,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 	if err != nil {
 		return nil, err
 	}
-	s.sender = webhook.NewSender(webhook.Config{
+	sender := webhook.NewSender(webhook.Config{
 		Signer:       signer,
 		AllowPrivate: cfg.AllowPrivateTargets,
 		Timeout:      cfg.AttemptTimeout,
 		Resolve:      cfg.Resolve,
 	})
+	s.closers.Add(func() error { sender.Close(); return nil })
 	if cfg.AllowPrivateTargets {
 		log.Warn("private webhook targets and plain http are allowed; never run production this way")
 	}
@@ -124,7 +117,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 	s.metrics = newMetrics(reg)
 	s.dispatcher = notify.NewDispatcher(notify.DispatcherConfig{
 		Queue:        s.store,
-		Sender:       s.sender,
+		Sender:       sender,
 		Policy:       cfg.Retry,
 		Observer:     s.metrics,
 		Logger:       log,
@@ -135,48 +128,51 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 		Lease: 2*cfg.AttemptTimeout + 30*time.Second,
 	})
 
-	if s.nc, err = broker.Connect(cfg.NATSURL, Name); err != nil {
+	nc, err := broker.Connect(cfg.NATSURL, Name)
+	if err != nil {
 		return nil, err
 	}
-	js, err := s.nc.JetStream()
+	s.closers.Add(func() error { nc.Close(); return nil })
+	js, err := nc.JetStream()
 	if err != nil {
 		return nil, fmt.Errorf("jetstream context: %w", err)
 	}
-	if s.poison, err = broker.NewPublisher(cfg.NATSURL, broker.Logger(log)); err != nil {
+	poison, err := broker.NewPublisher(cfg.NATSURL, broker.Logger(log))
+	if err != nil {
 		return nil, fmt.Errorf("poison publisher: %w", err)
 	}
+	s.closers.Add(poison.Close)
 	s.router, err = broker.NewRouter(broker.RouterConfig{
 		Service:  Name,
 		Prefix:   cfg.TopicPrefix,
 		NATSURL:  cfg.NATSURL,
 		JS:       js,
-		Poison:   s.poison,
+		Poison:   poison,
 		Registry: reg,
 		Logger:   log,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("router: %w", err)
 	}
-	if err = messaging.Register(s.router, messaging.NewHandler(s.store, s.dispatcher.Wake, log)); err != nil {
+	// Closing a router that never ran releases its subscribers; after Run
+	// it does nothing.
+	s.closers.Add(s.router.Close)
+	if err = messaging.NewHandlers(s.store, s.dispatcher.Wake, log).Register(s.router); err != nil {
 		return nil, err
 	}
 
-	h := httpapi.NewHandler(httpapi.Deps{
+	api := httpapi.New(httpapi.Deps{
 		Deliveries: s.store,
 		Wake:       s.dispatcher.Wake,
 		JWKS:       signing.JWKS{Keys: []signing.JWK{s.key.PublicJWK()}},
 		AdminToken: cfg.AdminToken,
-		Registry:   reg,
-		Checks: []httpserver.Check{
-			{Name: "postgres", Fn: s.store.Ping},
-			{Name: "nats", Fn: s.natsReady},
-			{Name: "consumer", Fn: s.consumerReady},
-		},
-		Logger: log,
+		Logger:     log,
 	})
-	if s.http, err = httpserver.Listen(cfg.HTTPAddr, h, log); err != nil {
+	handler := httpserver.Handler(reg, lifecycle.Checks(db, nc, s.router), api.Routes)
+	if s.http, err = httpserver.Listen(cfg.HTTPAddr, handler, log); err != nil {
 		return nil, err
 	}
+	s.closers.Add(s.http.Close)
 	return s, nil
 }
 
@@ -224,98 +220,32 @@ func (s *Service) Addr() string { return s.http.Addr() }
 // KeyID is the id of the webhook signing key in use.
 func (s *Service) KeyID() string { return s.key.ID }
 
-func (s *Service) natsReady(context.Context) error {
-	if st := s.nc.Status(); st != nats.CONNECTED {
-		return fmt.Errorf("nats connection is %s", st)
-	}
-	return nil
-}
-
-func (s *Service) consumerReady(context.Context) error {
-	select {
-	case <-s.router.Running():
-		return nil
-	default:
-		return errors.New("consumer not running")
-	}
-}
-
-// Run consumes, dispatches and serves HTTP until ctx ends, then shuts down:
-// the consumer stops taking messages and finishes the one in hand, workers
-// finish their attempts in flight and record them, HTTP drains, and finally
-// the database and NATS connections are closed.
+// Run consumes, dispatches and serves HTTP until ctx ends, then shuts down
+// in the order every service shares (platform/lifecycle): the consumer
+// stops taking messages and finishes the ones in hand, workers finish their
+// attempts in flight and record them, HTTP drains, and finally the
+// connections close.
 func (s *Service) Run(ctx context.Context) error {
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error {
-		if err := s.router.Run(gctx); err != nil {
-			return fmt.Errorf("router: %w", err)
-		}
-		if gctx.Err() == nil {
-			return errors.New("router stopped on its own")
-		}
-		return nil
+	return lifecycle.Run(ctx, lifecycle.Parts{
+		Name:    Name,
+		Logger:  s.log,
+		HTTP:    s.http,
+		Routers: []lifecycle.Router{s.router},
+		Workers: []lifecycle.Worker{
+			{Name: "dispatcher", Run: s.dispatcher.Run},
+			{Name: "queue gauges", Run: lifecycle.Every(s.cfg.QueueGaugeInterval, s.refreshQueueGauges)},
+		},
+		Close:      s.closers.Close,
+		ReadyAttrs: []any{"workers", s.cfg.Workers, "kid", s.key.ID},
 	})
-	g.Go(func() error {
-		<-gctx.Done()
-		return s.router.Close()
-	})
-	g.Go(func() error { return s.dispatcher.Run(gctx) })
-	g.Go(func() error { s.refreshQueueGauges(gctx); return nil })
-	g.Go(func() error {
-		// Serving only once consuming works keeps /readyz honest from the
-		// first request on.
-		select {
-		case <-s.router.Running():
-		case <-gctx.Done():
-			return nil
-		}
-		s.log.Info("notifier running", "http", s.Addr(), "workers", s.cfg.Workers, "kid", s.key.ID)
-		return s.http.Serve(gctx)
-	})
-	err := g.Wait()
-	return errors.Join(err, s.Close())
 }
 
 func (s *Service) refreshQueueGauges(ctx context.Context) {
-	t := time.NewTicker(s.cfg.QueueGaugeInterval)
-	defer t.Stop()
-	for {
-		due, pending, err := s.store.QueueDepth(ctx, time.Now())
-		if err == nil {
-			s.metrics.due.Set(float64(due))
-			s.metrics.pending.Set(float64(pending))
-		} else if ctx.Err() == nil {
-			s.log.Warn("measuring queue depth", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	due, pending, err := s.store.QueueDepth(ctx, time.Now())
+	if err == nil {
+		s.metrics.due.Set(float64(due))
+		s.metrics.pending.Set(float64(pending))
+	} else if ctx.Err() == nil {
+		s.log.Warn("measuring queue depth", "err", err)
 	}
-}
-
-// Close releases what New opened. Run calls it on the way out; call it
-// yourself only if Run was never called.
-func (s *Service) Close() error {
-	s.closeOnce.Do(func() {
-		var errs []error
-		if s.router != nil {
-			errs = append(errs, s.router.Close())
-		}
-		if s.poison != nil {
-			errs = append(errs, s.poison.Close())
-		}
-		if s.sender != nil {
-			s.sender.Close()
-		}
-		if s.nc != nil {
-			s.nc.Close()
-		}
-		if s.db != nil {
-			errs = append(errs, s.db.Close())
-		}
-		s.closeErr = errors.Join(errs...)
-	})
-	return s.closeErr
 }

@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"example.com/creativesync/events"
-	"example.com/creativesync/platform/pgdb"
+	"example.com/creativesync/platform/httpserver"
 	"example.com/creativesync/platform/pgtest"
 	"example.com/creativesync/services/review/internal/httpapi"
 	"example.com/creativesync/services/review/internal/postgres"
@@ -30,26 +30,16 @@ type env struct {
 // events only reach the outbox table here.
 func newEnv(t *testing.T, tok string) *env {
 	t.Helper()
-	ctx := context.Background()
-	db, err := pgdb.Open(ctx, pgtest.NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := pgtest.Migrated(t, postgres.Migrate)
 	logger := slog.New(slog.DiscardHandler)
-	if err := postgres.Migrate(ctx, db, logger); err != nil {
-		t.Fatal(err)
-	}
 	svc := review.NewService(postgres.NewStore(db, "t_", logger),
 		review.NewScorer(review.DefaultRules(review.DefaultCategories())...), review.DefaultThresholds(), nil)
-	h := httpapi.NewHandler(httpapi.Config{
+	// The same composition as the service: the ops endpoints plus the API.
+	h := httpserver.Handler(httpserver.NewRegistry(), nil, httpapi.New(httpapi.Config{
 		Reviews: svc,
 		Token:   tok,
 		Logger:  logger,
-		Ops: func(mux *http.ServeMux) {
-			mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
-		},
-	})
+	}).Routes)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return &env{srv: srv, svc: svc}

@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// Config configures NewHandler.
+// Config configures New.
 type Config struct {
 	Reviews Reviews
 	// Token is REVIEWER_TOKEN. Empty disables the reviewer API and page:
@@ -17,25 +17,25 @@ type Config struct {
 	// forgot the token exposes nothing rather than an open decision API.
 	Token  string
 	Logger *slog.Logger
-	// Ops mounts /healthz, /readyz and /metrics (httpserver.Ops).
-	Ops func(mux *http.ServeMux)
 }
 
-// NewHandler returns the service's whole HTTP surface.
-func NewHandler(cfg Config) http.Handler {
-	if cfg.Reviews == nil || cfg.Logger == nil || cfg.Ops == nil {
-		panic("httpapi: Reviews, Logger and Ops are required")
+// API is the service's HTTP surface; the ops endpoints (/healthz, /readyz,
+// /metrics) are added by httpserver.Handler, which mounts Routes.
+type API struct{ cfg Config }
+
+// New returns the API.
+func New(cfg Config) *API {
+	if cfg.Reviews == nil || cfg.Logger == nil {
+		panic("httpapi: Reviews and Logger are required")
 	}
-	mux := http.NewServeMux()
-	addRoutes(mux, cfg)
-	return mux
+	return &API{cfg: cfg}
 }
+
+// Routes mounts every route of the API on mux.
+func (a *API) Routes(mux *http.ServeMux) { addRoutes(mux, a.cfg) }
 
 // addRoutes lists every route the service serves.
 func addRoutes(mux *http.ServeMux, cfg Config) {
-	// GET /healthz, GET /readyz, GET /metrics
-	cfg.Ops(mux)
-
 	if cfg.Token == "" {
 		cfg.Logger.Warn("REVIEWER_TOKEN is not set: the reviewer API and page are disabled")
 		return

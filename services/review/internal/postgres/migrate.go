@@ -7,12 +7,10 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"io/fs"
-	"log/slog"
 
+	"github.com/ThreeDotsLabs/watermill"
 	"github.com/jmoiron/sqlx"
 
-	"example.com/creativesync/platform/broker"
 	"example.com/creativesync/platform/outbox"
 	"example.com/creativesync/platform/pgdb"
 )
@@ -22,15 +20,12 @@ var migrations embed.FS
 
 // Migrate brings the schema up to date and creates the outbox tables. It is
 // safe to run from several replicas at once: goose holds an advisory lock.
-func Migrate(ctx context.Context, db *sqlx.DB, logger *slog.Logger) error {
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
+func Migrate(ctx context.Context, db *sqlx.DB) error {
+	if err := pgdb.MigrateEmbedded(ctx, db.DB, migrations); err != nil {
 		return err
 	}
-	if err := pgdb.Migrate(ctx, db.DB, sub); err != nil {
-		return err
-	}
-	if err := outbox.Initialize(db.DB, broker.Logger(logger)); err != nil {
+	// The outbox only logs its schema queries, at debug level.
+	if err := outbox.Initialize(db.DB, watermill.NopLogger{}); err != nil {
 		return fmt.Errorf("initialising outbox: %w", err)
 	}
 	return nil

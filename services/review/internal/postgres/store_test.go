@@ -15,7 +15,6 @@ import (
 	"example.com/creativesync/events"
 	"example.com/creativesync/platform/apperr"
 	"example.com/creativesync/platform/outbox"
-	"example.com/creativesync/platform/pgdb"
 	"example.com/creativesync/platform/pgtest"
 	"example.com/creativesync/services/review/internal/postgres"
 	"example.com/creativesync/services/review/internal/review"
@@ -31,20 +30,12 @@ type fixture struct {
 
 func newFixture(t testing.TB) fixture {
 	t.Helper()
-	ctx := context.Background()
-	db, err := pgdb.Open(ctx, pgtest.NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	logger := slog.New(slog.DiscardHandler)
-	if err := postgres.Migrate(ctx, db, logger); err != nil {
-		t.Fatal(err)
-	}
+	db := pgtest.Migrated(t, postgres.Migrate)
 	// A second run must be a no-op: every replica migrates at start-up.
-	if err := postgres.Migrate(ctx, db, logger); err != nil {
+	if err := postgres.Migrate(context.Background(), db); err != nil {
 		t.Fatalf("second migration: %v", err)
 	}
+	logger := slog.New(slog.DiscardHandler)
 	store := postgres.NewStore(db, prefix, logger)
 	svc := review.NewService(store, review.NewScorer(review.DefaultRules(review.DefaultCategories())...), review.DefaultThresholds(), nil)
 	return fixture{db: db, store: store, svc: svc}

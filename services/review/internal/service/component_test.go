@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,69 +21,42 @@ import (
 	"example.com/creativesync/platform/broker"
 	"example.com/creativesync/platform/natstest"
 	"example.com/creativesync/platform/outbox"
-	"example.com/creativesync/platform/pgdb"
 	"example.com/creativesync/platform/pgtest"
+	"example.com/creativesync/platform/servicetest"
 	"example.com/creativesync/services/review/internal/review"
 	"example.com/creativesync/services/review/internal/service"
 )
 
 const token = "test-reviewer-token"
 
-// deadline bounds every wait; generous because two cores are shared with
-// other test binaries.
-const deadline = 30 * time.Second
-
-// stack is one test's Postgres database and topic prefix, shared by the
+// stack is one test's Postgres database and JetStream prefix, shared by the
 // service instances the test starts.
 type stack struct {
+	*natstest.Broker
 	t      testing.TB
-	prefix string
 	dsn    string
 	db     *sqlx.DB
-	js     nats.JetStreamContext
-	pub    message.Publisher
 	logger *slog.Logger
 }
 
 func newStack(t testing.TB) *stack {
 	t.Helper()
-	s := &stack{t: t, prefix: natstest.Prefix(t), dsn: pgtest.NewDatabase(t)}
-	s.logger = slog.New(slog.NewTextHandler(newTestLog(t), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	nc, err := nats.Connect(natstest.URL())
-	if err != nil {
-		t.Fatalf("connecting to NATS (is nats-server -js running?): %v", err)
-	}
-	t.Cleanup(nc.Close)
-	if s.js, err = nc.JetStream(); err != nil {
-		t.Fatal(err)
-	}
-	if err := broker.EnsureStreams(s.js, s.topic("creative_synced_v1")); err != nil {
-		t.Fatal(err)
-	}
-	if s.pub, err = broker.NewPublisher(natstest.URL(), broker.Logger(s.logger)); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.pub.Close() })
-	return s
+	return &stack{Broker: natstest.NewBroker(t), t: t, dsn: pgtest.NewDatabase(t), logger: servicetest.Logger(t)}
 }
-
-func (s *stack) topic(name string) string { return broker.Topic(s.prefix, name) }
 
 // running is a started service instance.
 type running struct {
-	addr string
-	stop func()
+	*servicetest.Running[*service.Service]
 }
 
-// start runs the service until stop or the end of the test.
-func (s *stack) start(mod func(*service.Config)) *running {
-	t := s.t
-	t.Helper()
+// start runs the service until Stop or the end of the test.
+func (s *stack) start(mod func(*service.Config)) running {
+	s.t.Helper()
 	cfg := service.Config{
 		DatabaseURL:        s.dsn,
 		NATSURL:            natstest.URL(),
 		HTTPAddr:           "127.0.0.1:0",
-		TopicPrefix:        s.prefix,
+		TopicPrefix:        s.Prefix,
 		OutboxPollInterval: 20 * time.Millisecond,
 		Thresholds:         review.DefaultThresholds(),
 		ReviewerToken:      token,
@@ -92,50 +64,14 @@ func (s *stack) start(mod func(*service.Config)) *running {
 	if mod != nil {
 		mod(&cfg)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	svc, err := service.New(ctx, cfg, s.logger)
-	if err != nil {
-		cancel()
-		t.Fatalf("starting service: %v", err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- svc.Run(ctx) }()
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Errorf("service stopped with: %v", err)
-				}
-			case <-time.After(deadline):
-				t.Error("service did not stop")
-			}
-		})
-	}
-	t.Cleanup(stop)
-	r := &running{addr: svc.Addr(), stop: stop}
-	waitFor(t, "service ready", func() bool {
-		resp, err := http.Get("http://" + r.addr + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
-	return r
+	return running{servicetest.Start(s.t, func(ctx context.Context) (*service.Service, error) {
+		return service.New(ctx, cfg, s.logger)
+	})}
 }
 
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	end := time.Now().Add(deadline)
-	for !cond() {
-		if time.Now().After(end) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+func (s *stack) waitFor(what string, cond func() bool) {
+	s.t.Helper()
+	servicetest.EventuallyTrue(s.t, servicetest.Timeout, what, cond)
 }
 
 func (s *stack) publish(ev *events.CreativeSyncedV1) *message.Message {
@@ -144,15 +80,8 @@ func (s *stack) publish(ev *events.CreativeSyncedV1) *message.Message {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	s.publishMsg(msg)
+	s.PublishMsg(ev.EventName(), msg)
 	return msg
-}
-
-func (s *stack) publishMsg(msg *message.Message) {
-	s.t.Helper()
-	if err := s.pub.Publish(s.topic("creative_synced_v1"), msg); err != nil {
-		s.t.Fatalf("publishing: %v", err)
-	}
 }
 
 // received is an event read back from a stream.
@@ -165,20 +94,11 @@ type received struct {
 // stream returns every message in a stream, in order.
 func (s *stack) stream(name string) []received {
 	s.t.Helper()
-	topic := s.topic(name)
-	si, err := s.js.StreamInfo(topic)
-	if err != nil {
-		s.t.Fatalf("stream %s: %v", topic, err)
-	}
 	var out []received
-	for seq := si.State.FirstSeq; seq <= si.State.LastSeq && si.State.Msgs > 0; seq++ {
-		m, err := s.js.GetMsg(topic, seq)
-		if err != nil {
-			continue // deleted
-		}
+	for _, m := range s.Messages(name) {
 		var p map[string]any
 		_ = json.Unmarshal(m.Data, &p)
-		out = append(out, received{Seq: seq, Header: m.Header, Payload: p})
+		out = append(out, received{Seq: m.Sequence, Header: m.Header, Payload: p})
 	}
 	return out
 }
@@ -199,7 +119,7 @@ func (s *stack) about(name, account, creative string) []received {
 func (s *stack) waitOne(name, account, creative string) received {
 	s.t.Helper()
 	var got []received
-	waitFor(s.t, name+" for "+creative, func() bool {
+	s.waitFor(name+" for "+creative, func() bool {
 		got = s.about(name, account, creative)
 		return len(got) > 0
 	})
@@ -210,38 +130,33 @@ func (s *stack) waitOne(name, account, creative string) received {
 // far and relayed every event that caused; only then are counts final.
 func (s *stack) settle() {
 	s.t.Helper()
-	input := s.topic("creative_synced_v1")
-	si, err := s.js.StreamInfo(input)
+	input := s.Topic("creative_synced_v1")
+	si, err := s.JS.StreamInfo(input)
 	if err != nil {
 		s.t.Fatal(err)
 	}
 	last := si.State.LastSeq
-	waitFor(s.t, "consumer to acknowledge everything", func() bool {
-		ci, err := s.js.ConsumerInfo(input, broker.Durable(service.Name, "on_creative_synced"))
+	s.waitFor("consumer to acknowledge everything", func() bool {
+		ci, err := s.JS.ConsumerInfo(input, broker.Durable(service.Name, "on_creative_synced"))
 		return err == nil && ci.AckFloor.Stream >= last
 	})
 	if s.db == nil {
-		db, err := pgdb.Open(context.Background(), s.dsn)
-		if err != nil {
-			s.t.Fatal(err)
-		}
-		s.t.Cleanup(func() { db.Close() })
-		s.db = db
+		s.db = pgtest.Connect(s.t, s.dsn)
 	}
-	waitFor(s.t, "outbox to drain", func() bool {
+	s.waitFor("outbox to drain", func() bool {
 		n, err := outbox.Backlog(context.Background(), s.db.DB)
 		return err == nil && n == 0
 	})
 }
 
-func (r *running) do(t *testing.T, method, path string, body any) (int, []byte) {
+func (r running) do(t *testing.T, method, path string, body any) (int, []byte) {
 	t.Helper()
 	var rd io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequest(method, "http://"+r.addr+path, rd)
+	req, err := http.NewRequest(method, r.URL+path, rd)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -384,7 +299,7 @@ func TestService(t *testing.T) {
 		// as a redelivery or a relay resend after a crash would.
 		again := message.NewMessage(watermill.NewUUID(), first.Payload)
 		again.Metadata = first.Metadata
-		s.publishMsg(again)
+		s.PublishMsg("creative_synced_v1", again)
 		s.waitOne("creative_approved_v1", "acct_d", "dup")
 		s.settle()
 		if n := len(s.about("creative_synced_v1", "acct_d", "dup")); n != 2 {
@@ -419,13 +334,13 @@ func TestService(t *testing.T) {
 	t.Run("an undecodable message goes to poison and does not block the next", func(t *testing.T) {
 		t.Parallel()
 		junk := message.NewMessage(watermill.NewUUID(), []byte(`{"account_id": `))
-		s.publishMsg(junk)
+		s.PublishMsg("creative_synced_v1", junk)
 		invalid := creative("", "no_account")
 		s.publish(invalid)
 		s.publish(creative("acct_p", "after_poison"))
 		s.waitOne("creative_approved_v1", "acct_p", "after_poison")
 		var poison []received
-		waitFor(t, "two poison messages", func() bool {
+		servicetest.EventuallyTrue(t, servicetest.Timeout, "two poison messages", func() bool {
 			poison = s.stream(broker.PoisonTopic)
 			return len(poison) == 2
 		})
@@ -441,7 +356,7 @@ func TestService(t *testing.T) {
 		t.Parallel()
 		s.publish(creative("acct_m", "metric"))
 		s.waitOne("creative_approved_v1", "acct_m", "metric")
-		resp, err := http.Get("http://" + svc.addr + "/metrics")
+		resp, err := http.Get(svc.URL + "/metrics")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -464,7 +379,7 @@ func TestServiceResumesAfterRestart(t *testing.T) {
 	first := s.start(nil)
 	s.publish(creative("acct_r", "before"))
 	s.waitOne("creative_approved_v1", "acct_r", "before")
-	first.stop()
+	first.Stop()
 
 	s.publish(creative("acct_r", "while_down"))
 	s.publish(aiUndisclosed(creative("acct_r", "queued_while_down")))
@@ -503,29 +418,6 @@ func TestOlderRevisionAfterNewer(t *testing.T) {
 	}
 }
 
-// testLog sends service logs to the test log, and drops them once the test
-// has finished: Watermill may log from goroutines winding down.
-type testLog struct {
-	mu   sync.Mutex
-	t    testing.TB
-	done bool
-}
-
-func newTestLog(t testing.TB) *testLog {
-	l := &testLog{t: t}
-	t.Cleanup(func() { l.mu.Lock(); l.done = true; l.mu.Unlock() })
-	return l
-}
-
-func (l *testLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if !l.done {
-		l.t.Log(strings.TrimSpace(string(p)))
-	}
-	return len(p), nil
-}
-
 // BenchmarkPipeline measures throughput from publishing creative_synced_v1
 // to the decision event landing in its stream: consume, score, one
 // transaction with the outbox row, relay, JetStream.
@@ -540,10 +432,7 @@ func BenchmarkPipeline(b *testing.B) {
 		for i := range batch {
 			s.publish(creative("acct_bench", fmt.Sprintf("c%d-%d", before, i)))
 		}
-		waitFor(b, "decisions", func() bool {
-			si, err := s.js.StreamInfo(s.topic("creative_approved_v1"))
-			return err == nil && si.State.Msgs >= uint64(before+batch)
-		})
+		s.waitFor("decisions", func() bool { return s.Count("creative_approved_v1") >= uint64(before+batch) })
 	}
 	b.ReportMetric(float64(b.N*200)/b.Elapsed().Seconds(), "creatives/s")
 }

@@ -8,17 +8,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/jmoiron/sqlx"
-	"github.com/nats-io/nats.go"
-	"golang.org/x/sync/errgroup"
 
 	"example.com/creativesync/events"
 	"example.com/creativesync/platform/broker"
 	"example.com/creativesync/platform/httpserver"
+	"example.com/creativesync/platform/lifecycle"
 	"example.com/creativesync/platform/outbox"
 	"example.com/creativesync/platform/pgdb"
 	"example.com/creativesync/services/review/internal/httpapi"
@@ -62,14 +59,13 @@ func Produces() []events.Event {
 
 // Service is the running review service.
 type Service struct {
-	cfg    Config
-	logger *slog.Logger
-	db     *sqlx.DB
-	nc     *nats.Conn
-	pub    message.Publisher
-	router *broker.Router
-	relay  *outbox.Relay
-	http   *httpserver.Server
+	cfg     Config
+	logger  *slog.Logger
+	db      *sqlx.DB
+	router  *broker.Router
+	relay   *outbox.Relay
+	http    *httpserver.Server
+	closers lifecycle.Closers
 }
 
 // New connects to Postgres and NATS, migrates, provisions streams and the
@@ -91,22 +87,24 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Service, err 
 	s := &Service{cfg: cfg, logger: logger}
 	defer func() {
 		if err != nil {
-			s.releaseListener()
-			s.close()
+			_ = s.closers.Close()
 		}
 	}()
 
 	if s.db, err = pgdb.Open(ctx, cfg.DatabaseURL); err != nil {
 		return nil, err
 	}
-	if err = postgres.Migrate(ctx, s.db, logger); err != nil {
+	s.closers.Add(s.db.Close)
+	if err = postgres.Migrate(ctx, s.db); err != nil {
 		return nil, err
 	}
 
-	if s.nc, err = broker.Connect(cfg.NATSURL, Name); err != nil {
+	nc, err := broker.Connect(cfg.NATSURL, Name)
+	if err != nil {
 		return nil, err
 	}
-	js, err := s.nc.JetStream()
+	s.closers.Add(func() error { nc.Close(); return nil })
+	js, err := nc.JetStream()
 	if err != nil {
 		return nil, fmt.Errorf("JetStream context: %w", err)
 	}
@@ -118,165 +116,78 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Service, err 
 	if err = broker.EnsureStreams(js, topics...); err != nil {
 		return nil, err
 	}
-	if s.pub, err = broker.NewPublisher(cfg.NATSURL, broker.Logger(logger)); err != nil {
+	pub, err := broker.NewPublisher(cfg.NATSURL, broker.Logger(logger))
+	if err != nil {
 		return nil, fmt.Errorf("JetStream publisher: %w", err)
 	}
+	s.closers.Add(pub.Close)
 
 	reg := httpserver.NewRegistry()
 	store := postgres.NewStore(s.db, cfg.TopicPrefix, logger)
 	obs := newMetrics(reg, store, s.db, logger)
 	reviews := review.NewService(store, review.NewScorer(review.DefaultRules(cfg.Categories)...), cfg.Thresholds, obs)
 
-	handler := httpapi.NewHandler(httpapi.Config{
-		Reviews: reviews,
-		Token:   cfg.ReviewerToken,
-		Logger:  logger,
-		Ops: func(mux *http.ServeMux) {
-			httpserver.Ops(mux, reg,
-				httpserver.Check{Name: "postgres", Fn: s.db.PingContext},
-				httpserver.Check{Name: "nats", Fn: s.natsReady},
-			)
-		},
-	})
-	if s.http, err = httpserver.Listen(cfg.HTTPAddr, handler, logger); err != nil {
-		return nil, err
-	}
-	if s.relay, err = outbox.NewRelay(s.db.DB, s.pub, cfg.OutboxPollInterval, broker.Logger(logger)); err != nil {
+	if s.relay, err = outbox.NewRelay(s.db.DB, pub, cfg.OutboxPollInterval, broker.Logger(logger)); err != nil {
 		return nil, fmt.Errorf("outbox relay: %w", err)
 	}
-	// The router comes last: once it has subscribers, only Run and Close
-	// release them.
+	s.closers.Add(s.relay.Close)
 	if s.router, err = broker.NewRouter(broker.RouterConfig{
 		Service:  Name,
 		Prefix:   cfg.TopicPrefix,
 		NATSURL:  cfg.NATSURL,
 		JS:       js,
-		Poison:   s.pub,
+		Poison:   pub,
 		Registry: reg,
 		Logger:   logger,
 	}); err != nil {
 		return nil, fmt.Errorf("message router: %w", err)
 	}
+	// Closing a router that never ran releases its subscribers; after Run
+	// it does nothing.
+	s.closers.Add(s.router.Close)
 	if err = messaging.NewHandlers(reviews, logger).Register(s.router); err != nil {
 		return nil, err
 	}
+
+	api := httpapi.New(httpapi.Config{Reviews: reviews, Token: cfg.ReviewerToken, Logger: logger})
+	handler := httpserver.Handler(reg, lifecycle.Checks(s.db, nc, s.router), api.Routes)
+	if s.http, err = httpserver.Listen(cfg.HTTPAddr, handler, logger); err != nil {
+		return nil, err
+	}
+	s.closers.Add(s.http.Close)
 	return s, nil
 }
 
 // Addr is the address the HTTP server listens on.
 func (s *Service) Addr() string { return s.http.Addr() }
 
-func (s *Service) natsReady(context.Context) error {
-	if !s.nc.IsConnected() {
-		return fmt.Errorf("not connected (status %s)", s.nc.Status())
-	}
-	return nil
-}
+// outboxPruneInterval is how often relayed outbox rows are deleted; the
+// outbox is never pruned by Watermill itself.
+const outboxPruneInterval = 5 * time.Minute
 
-// Run consumes, relays and serves until ctx ends, then shuts down in order:
-// stop consuming and let in-flight reviews finish, stop HTTP after its
-// in-flight requests, give the relay a moment to send what they wrote, and
-// close Postgres and NATS. Any component failing stops the others.
+// Run consumes, relays and serves until ctx ends, then shuts down in the
+// order every service shares (platform/lifecycle): stop consuming and
+// serving and let in-flight reviews and requests finish, give the relay a
+// moment to send what they wrote, and close NATS and Postgres. Any
+// component failing stops the others.
 func (s *Service) Run(ctx context.Context) error {
-	defer s.close()
-	g, gctx := errgroup.WithContext(ctx)
-	// HTTP and the relay outlive ctx so the shutdown sequence decides when
-	// they stop.
-	httpCtx, stopHTTP := context.WithCancel(context.WithoutCancel(ctx))
-	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopHTTP()
-	defer stopRelay()
-	httpDone := make(chan struct{})
-
-	g.Go(func() error {
-		// The router's context is never cancelled: cancelling it would
-		// abandon in-flight messages, while Close waits for them.
-		err := s.router.Run(context.WithoutCancel(ctx))
-		if err == nil && gctx.Err() == nil {
-			err = errors.New("message router stopped unexpectedly")
-		}
-		return err
+	return lifecycle.Run(ctx, lifecycle.Parts{
+		Name:       Name,
+		Logger:     s.logger,
+		HTTP:       s.http,
+		Routers:    []lifecycle.Router{s.router},
+		Workers:    []lifecycle.Worker{{Name: "outbox pruner", Run: lifecycle.Every(outboxPruneInterval, s.pruneOutbox)}},
+		Relay:      s.relay,
+		Backlog:    func(ctx context.Context) (int64, error) { return outbox.Backlog(ctx, s.db.DB) },
+		Close:      s.closers.Close,
+		ReadyAttrs: []any{"topic_prefix", s.cfg.TopicPrefix},
 	})
-	g.Go(func() error {
-		err := s.relay.Run(relayCtx)
-		if err == nil && relayCtx.Err() == nil {
-			err = errors.New("outbox relay stopped unexpectedly")
-		}
-		return err
-	})
-	g.Go(func() error {
-		defer close(httpDone)
-		select {
-		case <-s.router.Running():
-		case <-gctx.Done():
-			return nil
-		}
-		s.logger.Info("review service ready", "addr", s.Addr(), "topic_prefix", s.cfg.TopicPrefix)
-		return s.http.Serve(httpCtx)
-	})
-	g.Go(func() error {
-		<-gctx.Done()
-		s.logger.Info("shutting down")
-		err := s.router.Close()
-		stopHTTP()
-		<-httpDone
-		s.drainOutbox(5 * time.Second)
-		stopRelay()
-		return err
-	})
-	err := g.Wait()
-	if errors.Is(err, context.Canceled) {
-		err = nil
-	}
-	return err
 }
 
-// drainOutbox waits, up to limit, for the relay to send what was written
-// just before shutdown. Whatever is left stays in the outbox and goes out
-// on the next start, so this only shortens the delay.
-func (s *Service) drainOutbox(limit time.Duration) {
-	ctx, cancel := context.WithTimeout(context.Background(), limit)
-	defer cancel()
-	tick := time.NewTicker(s.cfg.OutboxPollInterval)
-	defer tick.Stop()
-	for {
-		n, err := outbox.Backlog(ctx, s.db.DB)
-		if err == nil && n == 0 {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			s.logger.Warn("outbox not drained before shutdown; the rest is sent on the next start", "backlog", n)
-			return
-		case <-tick.C:
-		}
-	}
-}
-
-// releaseListener frees the bound port when New fails after Listen:
-// httpserver.Server has no Close, but serving with an ended context shuts
-// it down at once.
-func (s *Service) releaseListener() {
-	if s.http == nil {
-		return
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	_ = s.http.Serve(ctx)
-}
-
-func (s *Service) close() {
-	if s.pub != nil {
-		if err := s.pub.Close(); err != nil {
-			s.logger.Warn("closing JetStream publisher", "err", err)
-		}
-	}
-	if s.nc != nil {
-		s.nc.Close()
-	}
-	if s.db != nil {
-		if err := s.db.Close(); err != nil {
-			s.logger.Warn("closing Postgres", "err", err)
-		}
+func (s *Service) pruneOutbox(ctx context.Context) {
+	if n, err := outbox.Prune(ctx, s.db.DB); err != nil && ctx.Err() == nil {
+		s.logger.Warn("pruning outbox", "err", err)
+	} else if n > 0 {
+		s.logger.Debug("pruned outbox", "rows", n)
 	}
 }
