@@ -3,6 +3,7 @@
 package messaging
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -10,36 +11,59 @@ import (
 	"example.com/creativesync/events"
 	"example.com/creativesync/platform/apperr"
 	"example.com/creativesync/platform/broker"
-	"example.com/creativesync/services/ingest/internal/creative"
 )
 
-// Register adds ingest's handlers to r.
-func Register(r *broker.Router, svc *creative.Service) error {
-	if err := r.Handle("on_creative_approved", (&events.CreativeApprovedV1{}).EventName(), func(msg *message.Message) error {
-		var ev events.CreativeApprovedV1
-		if err := broker.Decode(msg, &ev); err != nil {
-			return err
-		}
-		return apply(msg, ev.Header, ev.Decision, true, svc)
-	}); err != nil {
-		return err
-	}
-	return r.Handle("on_creative_rejected", (&events.CreativeRejectedV1{}).EventName(), func(msg *message.Message) error {
-		var ev events.CreativeRejectedV1
-		if err := broker.Decode(msg, &ev); err != nil {
-			return err
-		}
-		return apply(msg, ev.Header, ev.Decision, false, svc)
-	})
+// Decider is what the handlers need from the domain.
+type Decider interface {
+	ApplyDecision(ctx context.Context, d events.Decision, approved bool, correlationID string) error
 }
 
-func apply(msg *message.Message, h events.Header, d events.Decision, approved bool, svc *creative.Service) error {
+// Handlers holds ingest's message handlers.
+type Handlers struct {
+	decider Decider
+}
+
+// NewHandlers returns the handlers over decider.
+func NewHandlers(decider Decider) *Handlers {
+	if decider == nil {
+		panic("messaging.NewHandlers: nil decider")
+	}
+	return &Handlers{decider: decider}
+}
+
+// Register adds the handlers to r.
+func (h *Handlers) Register(r *broker.Router) error {
+	if err := r.Handle("on_creative_approved", (&events.CreativeApprovedV1{}).EventName(), h.OnCreativeApproved); err != nil {
+		return err
+	}
+	return r.Handle("on_creative_rejected", (&events.CreativeRejectedV1{}).EventName(), h.OnCreativeRejected)
+}
+
+// OnCreativeApproved applies an approval.
+func (h *Handlers) OnCreativeApproved(msg *message.Message) error {
+	var ev events.CreativeApprovedV1
+	if err := broker.Decode(msg, &ev); err != nil {
+		return err
+	}
+	return h.apply(msg, ev.Header, ev.Decision, true)
+}
+
+// OnCreativeRejected applies a rejection.
+func (h *Handlers) OnCreativeRejected(msg *message.Message) error {
+	var ev events.CreativeRejectedV1
+	if err := broker.Decode(msg, &ev); err != nil {
+		return err
+	}
+	return h.apply(msg, ev.Header, ev.Decision, false)
+}
+
+func (h *Handlers) apply(msg *message.Message, hd events.Header, d events.Decision, approved bool) error {
 	if d.AccountID == "" || d.CreativeID == "" || d.Revision < 1 {
-		return apperr.Permanent(fmt.Errorf("decision event %s lacks account, creative or revision", h.EventID))
+		return apperr.Permanent(fmt.Errorf("decision event %s lacks account, creative or revision", hd.EventID))
 	}
 	corr := broker.CorrelationID(msg.Context())
 	if corr == "" {
-		corr = h.CorrelationID
+		corr = hd.CorrelationID
 	}
-	return svc.ApplyDecision(msg.Context(), d, approved, corr)
+	return h.decider.ApplyDecision(msg.Context(), d, approved, corr)
 }

@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"slices"
 	"time"
@@ -30,15 +29,15 @@ import (
 var migrations embed.FS
 
 // Migrate applies ingest's migrations and creates the outbox tables.
-func Migrate(ctx context.Context, db *sqlx.DB, logger *slog.Logger) error {
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
+func Migrate(ctx context.Context, db *sqlx.DB) error {
+	if err := pgdb.MigrateEmbedded(ctx, db.DB, migrations); err != nil {
 		return err
 	}
-	if err := pgdb.Migrate(ctx, db.DB, sub); err != nil {
-		return err
+	// The outbox only logs its schema queries, at debug level.
+	if err := outbox.Initialize(db.DB, watermill.NopLogger{}); err != nil {
+		return fmt.Errorf("initialising outbox: %w", err)
 	}
-	return outbox.Initialize(db.DB, broker.Logger(logger))
+	return nil
 }
 
 // Store implements creative.Store.

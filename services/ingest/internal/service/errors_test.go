@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"encoding/json"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -131,7 +132,7 @@ func TestUnauthenticatedGetsChallenge(t *testing.T) {
 	s := startIngest(t)
 	for _, path := range []string{"/api/v1/creatives", "/api/v1/tasks/task_x", "/api/v1/creatives/b1"} {
 		req := s.url + path
-		resp, err := httpGet(req)
+		resp, err := http.Get(req)
 		if err != nil {
 			t.Fatal(err)
 		}

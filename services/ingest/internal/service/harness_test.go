@@ -6,36 +6,35 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"os"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/jmoiron/sqlx"
-	"github.com/nats-io/nats.go"
 
-	"example.com/creativesync/platform/broker"
+	"example.com/creativesync/events"
 	"example.com/creativesync/platform/natstest"
 	"example.com/creativesync/platform/pgtest"
+	"example.com/creativesync/platform/servicetest"
 	"example.com/creativesync/services/ingest/internal/creative"
 	"example.com/creativesync/services/ingest/internal/service"
 )
 
 const agentURL = "https://seller.example.com"
 
-var natsURL = natstest.URL()
+// within bounds every asynchronous wait; generous because two cores are
+// shared by every test binary.
+const within = 15 * time.Second
 
 // stack is one ingest running on its own database and topic prefix.
 type stack struct {
-	t      testing.TB
-	url    string
-	db     *sqlx.DB
-	js     nats.JetStreamContext
-	prefix string
-	key    string
-	svc    *service.Service
+	t   testing.TB
+	url string
+	db  *sqlx.DB
+	bk  *natstest.Broker
+	key string
+	svc *service.Service
 }
 
 func startIngest(t *testing.T) *stack {
@@ -47,47 +46,17 @@ func startIngest(t *testing.T) *stack {
 // startIngestB starts ingest for a test or benchmark (not in parallel).
 func startIngestB(t testing.TB) *stack {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	prefix := natstest.Prefix(t)
+	bk := natstest.NewBroker(t)
 	cfg := service.Config{
-		DatabaseURL: pgtest.NewDatabase(t), NATSURL: natstest.URL(), HTTPAddr: "127.0.0.1:0", TopicPrefix: prefix,
+		DatabaseURL: pgtest.NewDatabase(t), NATSURL: natstest.URL(), HTTPAddr: "127.0.0.1:0", TopicPrefix: bk.Prefix,
 		AgentURLs: []string{agentURL}, IdempotencyTTL: time.Hour, MaxBodyBytes: 1 << 20, OutboxPoll: 10 * time.Millisecond,
 		Version: "test",
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if testing.Verbose() {
-		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	}
-	svc, err := service.New(ctx, cfg, log)
-	if err != nil {
-		t.Fatalf("starting ingest: %v", err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- svc.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("ingest stopped with error: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Error("ingest did not shut down within 30s")
-		}
+	r := servicetest.Start(t, func(ctx context.Context) (*service.Service, error) {
+		return service.New(ctx, cfg, servicetest.Logger(t))
 	})
-	s := &stack{t: t, url: "http://" + svc.Addr(), prefix: prefix, svc: svc}
-	s.db = sqlx.MustConnect("postgres", cfg.DatabaseURL)
-	t.Cleanup(func() { s.db.Close() })
-	nc, err := nats.Connect(cfg.NATSURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	if s.js, err = nc.JetStream(); err != nil {
-		t.Fatal(err)
-	}
+	s := &stack{t: t, url: r.URL, svc: r.Svc, bk: bk, db: pgtest.Connect(t, cfg.DatabaseURL)}
 	s.key = s.provision("buyer", "acct_1")
-	s.waitReady()
 	return s
 }
 
@@ -95,26 +64,11 @@ func startIngestB(t testing.TB) *stack {
 func (s *stack) provision(principal, account string) string {
 	s.t.Helper()
 	ctx := context.Background()
-	key := "key_" + principal + "_" + s.prefix
+	key := "key_" + principal + "_" + s.bk.Prefix
 	must(s.t, s.svc.Store.UpsertPrincipal(ctx, principal, principal))
 	must(s.t, s.svc.Store.AddAPIKey(ctx, principal, key, "test"))
 	must(s.t, s.svc.Store.UpsertAccount(ctx, creative.Account{ID: account, PrincipalID: principal, BrandDomain: account + ".example", Operator: "agency.example"}))
 	return key
-}
-
-func (s *stack) waitReady() {
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
-		resp, err := http.Get(s.url + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	s.t.Fatal("ingest not ready")
 }
 
 func must(t testing.TB, err error) {
@@ -184,29 +138,6 @@ func syncReq(creatives ...map[string]any) map[string]any {
 		"context": map[string]any{"correlation_id": "test-ctx"}}
 }
 
-// streamCount is how many messages a topic's stream holds.
-func (s *stack) streamCount(name string) uint64 {
-	s.t.Helper()
-	info, err := s.js.StreamInfo(broker.Topic(s.prefix, name))
-	if err != nil {
-		return 0
-	}
-	return info.State.Msgs
-}
-
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if cond() {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("timed out waiting for %s", what)
-}
-
 func (s *stack) count(query string, args ...any) int {
 	s.t.Helper()
 	var n int
@@ -216,19 +147,20 @@ func (s *stack) count(query string, args ...any) int {
 	return n
 }
 
-// lastEvent returns the payload of the newest message on a topic.
+// lastEvent decodes the payload of the newest message on a topic.
 func (s *stack) lastEvent(name string, v any) {
 	s.t.Helper()
-	msg, err := s.js.GetLastMsg(broker.Topic(s.prefix, name), broker.Topic(s.prefix, name))
-	if err != nil {
-		s.t.Fatalf("no %s event: %v", name, err)
+	msgs := s.bk.Messages(name)
+	if len(msgs) == 0 {
+		s.t.Fatalf("no %s event", name)
 	}
-	if err := json.Unmarshal(msg.Data, v); err != nil {
+	if err := json.Unmarshal(msgs[len(msgs)-1].Data, v); err != nil {
 		s.t.Fatal(err)
 	}
 }
 
-func httpGet(url string) (*http.Response, error) { return http.Get(url) }
+// publish sends events to ingest as their producer (review) would.
+func (s *stack) publish(evs ...events.Event) { s.bk.Publish(evs...) }
 
 // jsonOf marshals a request the test built; that cannot fail.
 func jsonOf(v any) []byte {

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"example.com/creativesync/events"
-	"example.com/creativesync/platform/broker"
+	"example.com/creativesync/platform/servicetest"
 )
 
 // Two buyers' first syncs of the same new creative_id race. Whatever the
@@ -59,10 +59,10 @@ func TestConcurrentFirstSyncsOfOneCreativeSerialize(t *testing.T) {
 		}
 	}
 	// One event per stored revision: 2 per race, revisions 1 and 2.
-	eventually(t, "every revision's event relayed", func() bool { return s.streamCount("creative_synced_v1") == 2*races })
+	servicetest.EventuallyTrue(t, within, "every revision's event relayed", func() bool { return s.bk.Count("creative_synced_v1") == 2*races })
 	seen := map[string]bool{}
 	for seq := uint64(1); seq <= 2*races; seq++ {
-		msg, err := s.js.GetMsg(broker.Topic(s.prefix, "creative_synced_v1"), seq)
+		msg, err := s.bk.JS.GetMsg(s.bk.Topic("creative_synced_v1"), seq)
 		must(t, err)
 		var ev events.CreativeSyncedV1
 		must(t, json.Unmarshal(msg.Data, &ev))

@@ -8,12 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/jmoiron/sqlx"
-	"github.com/nats-io/nats.go"
 
 	"example.com/creativesync/events"
 	"example.com/creativesync/platform/broker"
@@ -40,17 +37,20 @@ type Config struct {
 	Version        string
 }
 
+// Name names the service's durable consumers (ingest_<handler>) and its
+// NATS connection.
+const Name = "ingest"
+
 // Service is a running ingest.
 type Service struct {
-	cfg    Config
-	log    *slog.Logger
-	db     *sqlx.DB
-	nc     *nats.Conn
-	pub    message.Publisher
-	relay  *outbox.Relay
-	router *broker.Router
-	http   *httpserver.Server
-	Store  *postgres.Store
+	cfg     Config
+	log     *slog.Logger
+	db      *sqlx.DB
+	relay   *outbox.Relay
+	router  *broker.Router
+	http    *httpserver.Server
+	closers lifecycle.Closers
+	Store   *postgres.Store
 }
 
 // Open connects to Postgres, migrates, seeds the format registry and opens
@@ -60,9 +60,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*sqlx.DB, *postgre
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := postgres.Migrate(ctx, db, log); err != nil {
-		db.Close()
-		return nil, nil, err
+	if err := postgres.Migrate(ctx, db); err != nil {
+		return nil, nil, errors.Join(err, db.Close())
 	}
 	store := postgres.New(db, cfg.TopicPrefix, log)
 	defs, err := creative.StandardFormats(cfg.AgentURLs[0])
@@ -70,71 +69,78 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*sqlx.DB, *postgre
 		err = store.SeedFormats(ctx, defs)
 	}
 	if err != nil {
-		db.Close()
-		return nil, nil, err
+		return nil, nil, errors.Join(err, db.Close())
 	}
 	return db, store, nil
 }
 
-// New builds the service; Run starts it.
+// Produces lists the events ingest publishes; each needs its stream before
+// the relay runs (an event without a stream would be retried forever).
+func Produces() []events.Event {
+	return []events.Event{&events.CreativeSyncedV1{}, &events.CreativeArchivedV1{}, &events.NotificationRequestedV1{}}
+}
+
+// New connects to Postgres and NATS, migrates, seeds the format registry,
+// provisions streams and durable consumers, and binds the HTTP listener.
+// Nothing is consumed or served until Run.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err error) {
 	s := &Service{cfg: cfg, log: log}
 	defer func() {
 		if err != nil {
-			s.close()
+			err = errors.Join(err, s.closers.Close())
 		}
 	}()
 	if s.db, s.Store, err = Open(ctx, cfg, log); err != nil {
 		return nil, err
 	}
+	s.closers.Add(s.db.Close)
 	svc, err := creative.NewService(ctx, s.Store, creative.Options{IdempotencyTTL: cfg.IdempotencyTTL, AgentURLs: cfg.AgentURLs})
 	if err != nil {
 		return nil, err
 	}
-	if s.nc, err = broker.Connect(cfg.NATSURL, "ingest"); err != nil {
-		return nil, err
-	}
-	js, err := s.nc.JetStream()
+	nc, err := broker.Connect(cfg.NATSURL, Name)
 	if err != nil {
 		return nil, err
 	}
-	// Every topic ingest publishes needs its stream before the relay runs.
+	s.closers.Add(func() error { nc.Close(); return nil })
+	js, err := nc.JetStream()
+	if err != nil {
+		return nil, fmt.Errorf("JetStream context: %w", err)
+	}
 	var topics []string
-	for _, ev := range []events.Event{&events.CreativeSyncedV1{}, &events.CreativeArchivedV1{}, &events.NotificationRequestedV1{}} {
+	for _, ev := range Produces() {
 		topics = append(topics, broker.Topic(cfg.TopicPrefix, ev.EventName()))
 	}
 	if err := broker.EnsureStreams(js, topics...); err != nil {
 		return nil, err
 	}
 	wlog := broker.Logger(log)
-	if s.pub, err = broker.NewPublisher(cfg.NATSURL, wlog); err != nil {
-		return nil, err
+	pub, err := broker.NewPublisher(cfg.NATSURL, wlog)
+	if err != nil {
+		return nil, fmt.Errorf("JetStream publisher: %w", err)
 	}
-	if s.relay, err = outbox.NewRelay(s.db.DB, s.pub, cfg.OutboxPoll, wlog); err != nil {
-		return nil, err
+	s.closers.Add(pub.Close)
+	if s.relay, err = outbox.NewRelay(s.db.DB, pub, cfg.OutboxPoll, wlog); err != nil {
+		return nil, fmt.Errorf("outbox relay: %w", err)
 	}
+	s.closers.Add(s.relay.Close)
 	reg := httpserver.NewRegistry()
-	if s.router, err = broker.NewRouter(broker.RouterConfig{Service: "ingest", Prefix: cfg.TopicPrefix, NATSURL: cfg.NATSURL,
-		JS: js, Poison: s.pub, Registry: reg, Logger: log}); err != nil {
+	if s.router, err = broker.NewRouter(broker.RouterConfig{Service: Name, Prefix: cfg.TopicPrefix, NATSURL: cfg.NATSURL,
+		JS: js, Poison: pub, Registry: reg, Logger: log}); err != nil {
+		return nil, fmt.Errorf("message router: %w", err)
+	}
+	// Closing a router that never ran releases its subscribers; after Run
+	// it does nothing.
+	s.closers.Add(s.router.Close)
+	if err := messaging.NewHandlers(svc).Register(s.router); err != nil {
 		return nil, err
 	}
-	if err := messaging.Register(s.router, svc); err != nil {
+	api := httpapi.New(svc, httpapi.Config{MaxBodyBytes: cfg.MaxBodyBytes, Version: cfg.Version}, log)
+	handler := httpserver.Handler(reg, lifecycle.Checks(s.db, nc, s.router), api.Routes)
+	if s.http, err = httpserver.Listen(cfg.HTTPAddr, handler, log); err != nil {
 		return nil, err
 	}
-	mux := http.NewServeMux()
-	httpserver.Ops(mux, reg,
-		httpserver.Check{Name: "postgres", Fn: func(ctx context.Context) error { return s.db.PingContext(ctx) }},
-		httpserver.Check{Name: "nats", Fn: func(context.Context) error {
-			if !s.nc.IsConnected() {
-				return errors.New("not connected")
-			}
-			return nil
-		}},
-	)
-	httpapi.New(svc, httpapi.Config{MaxBodyBytes: cfg.MaxBodyBytes, Version: cfg.Version}, log).Routes(mux)
-	if s.http, err = httpserver.Listen(cfg.HTTPAddr, mux, log); err != nil {
-		return nil, err
-	}
+	s.closers.Add(s.http.Close)
 	return s, nil
 }
 
@@ -148,14 +154,15 @@ func (s *Service) Addr() string { return s.http.Addr() }
 // connections close.
 func (s *Service) Run(ctx context.Context) error {
 	return lifecycle.Run(ctx, lifecycle.Parts{
-		Name:    "ingest",
-		Logger:  s.log,
-		HTTP:    s.http,
-		Routers: []lifecycle.Router{s.router},
-		Workers: []lifecycle.Worker{{Name: "pruner", Run: lifecycle.Every(pruneInterval, s.prune)}},
-		Relay:   s.relay,
-		Backlog: func(ctx context.Context) (int64, error) { return outbox.Backlog(ctx, s.db.DB) },
-		Close:   func() error { s.close(); return nil },
+		Name:       Name,
+		Logger:     s.log,
+		HTTP:       s.http,
+		Routers:    []lifecycle.Router{s.router},
+		Workers:    []lifecycle.Worker{{Name: "pruner", Run: lifecycle.Every(pruneInterval, s.prune)}},
+		Relay:      s.relay,
+		Backlog:    func(ctx context.Context) (int64, error) { return outbox.Backlog(ctx, s.db.DB) },
+		Close:      s.closers.Close,
+		ReadyAttrs: []any{"addr", s.Addr(), "topic_prefix", s.cfg.TopicPrefix},
 	})
 }
 
@@ -179,27 +186,6 @@ func (s *Service) prune(ctx context.Context) {
 		s.log.Warn("pruning idempotency keys", "err", err)
 	} else if n > 0 {
 		s.log.Debug("pruned idempotency keys", "rows", n)
-	}
-}
-
-func (s *Service) close() {
-	if s.http != nil {
-		_ = s.http.Close() // a no-op once Serve has shut it down
-	}
-	if s.router != nil {
-		_ = s.router.Close()
-	}
-	if s.relay != nil {
-		_ = s.relay.Close()
-	}
-	if s.pub != nil {
-		_ = s.pub.Close()
-	}
-	if s.nc != nil {
-		s.nc.Close()
-	}
-	if s.db != nil {
-		_ = s.db.Close()
 	}
 }
 

@@ -11,7 +11,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill"
 
 	"example.com/creativesync/events"
-	"example.com/creativesync/platform/broker"
+	"example.com/creativesync/platform/servicetest"
 	"example.com/creativesync/services/ingest/internal/adcptest"
 )
 
@@ -47,7 +47,7 @@ func TestSyncCreatesStoresAndPublishesInOneStep(t *testing.T) {
 	if n := s.count(`SELECT count(*) FROM creatives WHERE account_id='acct_1'`); n != 2 {
 		t.Fatalf("%d rows", n)
 	}
-	eventually(t, "two creative_synced_v1 events", func() bool { return s.streamCount("creative_synced_v1") == 2 })
+	servicetest.EventuallyTrue(t, within, "two creative_synced_v1 events", func() bool { return s.bk.Count("creative_synced_v1") == 2 })
 	var ev events.CreativeSyncedV1
 	s.lastEvent("creative_synced_v1", &ev)
 	var hash string
@@ -74,7 +74,7 @@ func TestResyncUpdatesOnlyWhatChanged(t *testing.T) {
 		t.Fatalf("update: %s", raw)
 	}
 	adcptest.Validate(t, "creative/sync-creatives-response.json", raw)
-	eventually(t, "events for create and update only", func() bool { return s.streamCount("creative_synced_v1") == 2 })
+	servicetest.EventuallyTrue(t, within, "events for create and update only", func() bool { return s.bk.Count("creative_synced_v1") == 2 })
 	if n := s.count(`SELECT revision FROM creatives WHERE creative_id='b1'`); n != 2 {
 		t.Errorf("revision %d, want 2", n)
 	}
@@ -154,7 +154,7 @@ func TestConcurrentIdenticalRequestsExecuteOnce(t *testing.T) {
 	if replayed != 3 {
 		t.Errorf("%d replays, want 3", replayed)
 	}
-	eventually(t, "events of one execution", func() bool { return s.streamCount("creative_synced_v1") == 2 })
+	servicetest.EventuallyTrue(t, within, "events of one execution", func() bool { return s.bk.Count("creative_synced_v1") == 2 })
 	if n := s.count(`SELECT max(revision) FROM creatives`); n != 1 {
 		t.Errorf("revision %d: executed more than once", n)
 	}
@@ -281,7 +281,7 @@ func TestCreativeIDsScopeAndDeleteMissing(t *testing.T) {
 	if status != "archived" {
 		t.Errorf("b is %s", status)
 	}
-	eventually(t, "creative_archived_v1", func() bool { return s.streamCount("creative_archived_v1") == 1 })
+	servicetest.EventuallyTrue(t, within, "creative_archived_v1", func() bool { return s.bk.Count("creative_archived_v1") == 1 })
 
 	// Archived creatives are hidden from list unless asked for.
 	st, body := s.do("GET", "/api/v1/creatives", s.key, nil)
@@ -341,14 +341,7 @@ func TestDecisionsBecomeVisibleAndCompleteTasks(t *testing.T) {
 	}
 	adcptest.Validate(t, "core/tasks-get-response.json", body)
 
-	pub, err := broker.NewPublisher(s.natsURL(), watermill.NopLogger{})
-	must(t, err)
-	defer pub.Close()
-	publish := func(ev events.Event) {
-		msg, err := broker.NewMessage(ev)
-		must(t, err)
-		must(t, pub.Publish(broker.Topic(s.prefix, ev.EventName()), msg))
-	}
+	publish := s.publish
 	publish(&events.CreativeApprovedV1{Header: events.Header{EventID: watermill.NewUUID(), CorrelationID: "c1"},
 		Decision: events.Decision{AccountID: "acct_1", CreativeID: "b1", Revision: 1, Score: 0.95, DecidedBy: "auto"}})
 	rejected := &events.CreativeRejectedV1{Header: events.Header{EventID: watermill.NewUUID(), CorrelationID: "c1"},
@@ -357,7 +350,7 @@ func TestDecisionsBecomeVisibleAndCompleteTasks(t *testing.T) {
 	publish(rejected)
 	publish(rejected) // redelivery must be harmless
 
-	eventually(t, "task completion", func() bool {
+	servicetest.EventuallyTrue(t, within, "task completion", func() bool {
 		_, body := s.do("GET", "/api/v1/tasks/"+taskID, s.key, nil)
 		return bytes.Contains(body, []byte(`"status":"completed"`))
 	})
@@ -366,7 +359,7 @@ func TestDecisionsBecomeVisibleAndCompleteTasks(t *testing.T) {
 	if !bytes.Contains(body, []byte(`"status":"approved"`)) || !bytes.Contains(body, []byte(`"rejection_reason":"landing page is malware"`)) {
 		t.Errorf("statuses not visible: %s", body)
 	}
-	eventually(t, "one webhook request", func() bool { return s.streamCount("notification_requested_v1") == 1 })
+	servicetest.EventuallyTrue(t, within, "one webhook request", func() bool { return s.bk.Count("notification_requested_v1") == 1 })
 	var note events.NotificationRequestedV1
 	s.lastEvent("notification_requested_v1", &note)
 	if note.URL != "https://buyer.example.com/hook" || note.TaskID != taskID || note.Token == "" {
@@ -382,8 +375,6 @@ func TestDecisionsBecomeVisibleAndCompleteTasks(t *testing.T) {
 		t.Errorf("webhook result lacks decisions: %s", payload.Result)
 	}
 }
-
-func (s *stack) natsURL() string { return natsURL }
 
 func TestLongExpiredIdempotencyKeysArePruned(t *testing.T) {
 	s := startIngest(t)
@@ -412,15 +403,10 @@ func TestTaskResultListsEveryCreativeOfTheSync(t *testing.T) {
 		t.Fatalf("%d %s", st, raw)
 	}
 	taskID := m["task_id"].(string)
-	pub, err := broker.NewPublisher(s.natsURL(), watermill.NopLogger{})
-	must(t, err)
-	defer pub.Close()
-	msg, err := broker.NewMessage(&events.CreativeApprovedV1{Header: events.Header{EventID: watermill.NewUUID()},
+	s.publish(&events.CreativeApprovedV1{Header: events.Header{EventID: watermill.NewUUID()},
 		Decision: events.Decision{AccountID: "acct_1", CreativeID: "b1", Revision: 1, Score: 1, DecidedBy: "auto"}})
-	must(t, err)
-	must(t, pub.Publish(broker.Topic(s.prefix, "creative_approved_v1"), msg))
 	var body []byte
-	eventually(t, "task completion", func() bool {
+	servicetest.EventuallyTrue(t, within, "task completion", func() bool {
 		_, body = s.do("GET", "/api/v1/tasks/"+taskID, s.key, nil)
 		return bytes.Contains(body, []byte(`"status":"completed"`))
 	})
