@@ -24,13 +24,7 @@ type RequestError struct {
 	Errors []Error
 }
 
-func (e *RequestError) Error() string {
-	msgs := make([]string, len(e.Errors))
-	for i, er := range e.Errors {
-		msgs[i] = er.Code + ": " + er.Message
-	}
-	return strings.Join(msgs, "; ")
-}
+func (e *RequestError) Error() string { return creative.Summary(e.Errors) }
 
 // invalid builds a RequestError with one error.
 func invalid(code, field, msg string) *RequestError {

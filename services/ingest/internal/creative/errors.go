@@ -47,9 +47,12 @@ type Rejection struct {
 	Errors []Error
 }
 
-func (e *Rejection) Error() string {
-	msgs := make([]string, len(e.Errors))
-	for i, er := range e.Errors {
+func (e *Rejection) Error() string { return Summary(e.Errors) }
+
+// Summary is a list of AdCP errors as one line, for logs and Go errors.
+func Summary(errs []Error) string {
+	msgs := make([]string, len(errs))
+	for i, er := range errs {
 		msgs[i] = er.Code + ": " + er.Message
 	}
 	return strings.Join(msgs, "; ")
