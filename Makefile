@@ -27,8 +27,14 @@ run: stack
 test: stack
 	$(STACK) exec -- go test $(TEST_FLAGS) $(PACKAGES)
 
+# BENCH is the -bench pattern and BENCHTIME each benchmark's -benchtime, e.g.
+# make bench BENCH='RawPostgres|Sync' BENCHTIME=3s for ingest's side-by-side
+# sync benchmark. go test runs benchmark binaries one package at a time.
+BENCH ?= .
+BENCHTIME ?= 1s
+
 bench: stack
-	$(STACK) exec -- go test -count=1 -run '^$$' -bench . -benchmem $(PACKAGES)
+	$(STACK) exec -- go test -count=1 -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -benchmem $(PACKAGES)
 
 # The official AdCP compliance storyboards (@adcp/sdk, pinned in compliance/)
 # against a fresh ingest; fails on any failed step.
