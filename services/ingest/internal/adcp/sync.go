@@ -150,11 +150,24 @@ func decodeSync(raw map[string]json.RawMessage, adcpShape bool) (creative.SyncCo
 }
 
 func decodeCreatives(d *fields, v json.RawMessage) []creative.Input {
-	var items []json.RawMessage
-	switch {
-	case json.Unmarshal(v, &items) != nil:
-		d.bad(creative.CodeValidation, "creatives", "creatives must be an array of creative objects")
+	// Decoding straight into maps scans the creatives once; the slower
+	// element-by-element path runs only to name a creative that is not an
+	// object.
+	var items []map[string]json.RawMessage
+	if err := json.Unmarshal(v, &items); err != nil {
+		var raws []json.RawMessage
+		if json.Unmarshal(v, &raws) != nil {
+			d.bad(creative.CodeValidation, "creatives", "creatives must be an array of creative objects")
+			return nil
+		}
+		for i, r := range raws {
+			if t := bytes.TrimSpace(r); len(t) == 0 || t[0] != '{' {
+				d.bad(creative.CodeValidation, fmt.Sprintf("creatives[%d]", i), "each creative must be an object")
+			}
+		}
 		return nil
+	}
+	switch {
 	case len(items) == 0:
 		d.bad(creative.CodeValidation, "creatives", "creatives must hold at least one creative")
 		return nil
@@ -218,10 +231,18 @@ var (
 	sellerOwnedFields  = []string{"status"}
 )
 
-func decodeCreative(i int, item json.RawMessage) (creative.Input, *Error) {
+// objectSize is about how many bytes an object of these members takes.
+func objectSize(m map[string]json.RawMessage) int {
+	n := 2
+	for k, v := range m {
+		n += len(k) + len(v) + 4
+	}
+	return n
+}
+
+func decodeCreative(i int, body map[string]json.RawMessage) (creative.Input, *Error) {
 	path := fmt.Sprintf("creatives[%d]", i)
-	var body map[string]json.RawMessage
-	if json.Unmarshal(item, &body) != nil {
+	if body == nil {
 		return creative.Input{}, &Error{Code: creative.CodeValidation, Field: path, Message: "each creative must be an object"}
 	}
 	in := creative.Input{Index: i, Body: body}
@@ -234,8 +255,8 @@ func decodeCreative(i int, item json.RawMessage) (creative.Input, *Error) {
 	bad := func(field, msg string) {
 		in.Errors = append(in.Errors, Error{Code: creative.CodeValidation, Field: path + field, Message: msg})
 	}
-	if len(item) > creative.MaxCreativeBytes {
-		bad("", fmt.Sprintf("creative is %d bytes; at most %d are accepted (host large assets and send their URLs)", len(item), creative.MaxCreativeBytes))
+	if n := objectSize(body); n > creative.MaxCreativeBytes {
+		bad("", fmt.Sprintf("creative is about %d bytes; at most %d are accepted (host large assets and send their URLs)", n, creative.MaxCreativeBytes))
 		return in, nil
 	}
 	if v, ok := body["status"]; ok && !isNull(v) {

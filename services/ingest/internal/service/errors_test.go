@@ -38,6 +38,8 @@ func TestBadInputIsRejectedPreciselyAndChangesNothing(t *testing.T) {
 		{"short idempotency_key", s.key, valid(func(m map[string]any) { m["idempotency_key"] = "short" }), 400, "INVALID_REQUEST", "idempotency_key"},
 		{"missing account", s.key, valid(func(m map[string]any) { delete(m, "account") }), 400, "INVALID_REQUEST", "account"},
 		{"missing creatives", s.key, valid(func(m map[string]any) { delete(m, "creatives") }), 400, "INVALID_REQUEST", "creatives"},
+		{"creative not an object", s.key, valid(func(m map[string]any) { m["creatives"] = []any{banner("b1"), "b2"} }), 400, "VALIDATION_ERROR", "creatives[1]"},
+		{"null creative", s.key, valid(func(m map[string]any) { m["creatives"] = []any{nil} }), 400, "VALIDATION_ERROR", "creatives[0]"},
 		{"empty creatives", s.key, valid(func(m map[string]any) { m["creatives"] = []any{} }), 400, "VALIDATION_ERROR", "creatives"},
 		{"101 creatives", s.key, valid(func(m map[string]any) {
 			var cs []any
