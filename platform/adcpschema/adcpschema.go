@@ -23,14 +23,22 @@ import (
 // Version is the AdCP release of the embedded schemas.
 const Version = "3.0.0"
 
-//go:embed schemas/3.0.0
+// AccountsVersion is the release the account schemas (sync_accounts,
+// list_accounts) come from: 3.0.0 predates them in the form sellers and the
+// pinned compliance runner use. They are named with this prefix, e.g.
+// "3.0.6/account/sync-accounts-request.json".
+const AccountsVersion = "3.0.6"
+
+//go:embed schemas/3.0.0 schemas/3.0.6
 var embedded embed.FS
 
 // Each file's $id is "/schemas/3.0.0/<path>" and cross-file $refs are
 // absolute paths of the same form, so registering every file under one
 // origin makes them resolve to each other. The origin is only a name; the
 // compiler never fetches anything.
-const base = "https://adcontextprotocol.org/schemas/" + Version + "/"
+const origin = "https://adcontextprotocol.org/schemas/"
+
+const base = origin + Version + "/"
 
 // ErrUnknownSchema is returned (wrapped) for a name that is not in the tree.
 var ErrUnknownSchema = errors.New("no such AdCP schema")
@@ -47,6 +55,16 @@ var (
 // paths are the schema names ("core/format-id.json").
 func FS() fs.FS {
 	sub, err := fs.Sub(embedded, "schemas/"+Version)
+	if err != nil {
+		panic(err) // the directory is embedded at build time
+	}
+	return sub
+}
+
+// AccountsFS returns the embedded 3.0.6 account schemas (and what they
+// reference), rooted like FS.
+func AccountsFS() fs.FS {
+	sub, err := fs.Sub(embedded, "schemas/"+AccountsVersion)
 	if err != nil {
 		panic(err) // the directory is embedded at build time
 	}
@@ -74,7 +92,11 @@ func Load(name string) (*Schema, error) {
 	if !fs.ValidPath(name) || path.Ext(name) != ".json" {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownSchema, name)
 	}
-	if _, err := fs.Stat(FS(), name); err != nil {
+	tree, rel, url := FS(), name, base+name
+	if r, ok := strings.CutPrefix(name, AccountsVersion+"/"); ok {
+		tree, rel, url = AccountsFS(), r, origin+name
+	}
+	if _, err := fs.Stat(tree, rel); err != nil {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownSchema, name)
 	}
 	compileMu.Lock()
@@ -82,7 +104,7 @@ func Load(name string) (*Schema, error) {
 	if v, ok := compiled.Load(name); ok {
 		return v.(*Schema), nil
 	}
-	s, err := compiler.Compile(base + name)
+	s, err := compiler.Compile(url)
 	if err != nil {
 		return nil, fmt.Errorf("compiling AdCP schema %s: %w", name, err)
 	}
@@ -105,7 +127,7 @@ func (s *Schema) Validate(doc []byte) error {
 // encoding/json into an any, with numbers preferably as json.Number).
 func (s *Schema) ValidateValue(v any) error {
 	if err := s.s.Validate(v); err != nil {
-		return fmt.Errorf("does not match AdCP %s %s: %w", Version, s.name, err)
+		return fmt.Errorf("does not match AdCP %s: %w", s.name, err)
 	}
 	return nil
 }
@@ -125,19 +147,24 @@ func setup() {
 	// No loader for any scheme: a $ref outside the embedded tree is an
 	// error, never a file or network read.
 	c.UseLoader(jsonschema.SchemeURLLoader{})
-	setupErr = fs.WalkDir(FS(), ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".json") {
-			return err
-		}
-		b, err := fs.ReadFile(FS(), p)
-		if err != nil {
-			return err
-		}
-		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
-		if err != nil {
-			return fmt.Errorf("embedded AdCP schema %s: %w", p, err)
-		}
-		return c.AddResource(base+p, doc)
-	})
+	// Each tree registers under its own version's origin, which is what
+	// its files' absolute $refs name, so the trees never mix.
+	add := func(tree fs.FS, prefix string) error {
+		return fs.WalkDir(tree, ".", func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !strings.HasSuffix(p, ".json") {
+				return err
+			}
+			b, err := fs.ReadFile(tree, p)
+			if err != nil {
+				return err
+			}
+			doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+			if err != nil {
+				return fmt.Errorf("embedded AdCP schema %s%s: %w", prefix, p, err)
+			}
+			return c.AddResource(prefix+p, doc)
+		})
+	}
+	setupErr = errors.Join(add(FS(), base), add(AccountsFS(), origin+AccountsVersion+"/"))
 	compiler = c
 }

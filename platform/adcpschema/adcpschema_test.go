@@ -120,3 +120,51 @@ func TestConcurrentLoadAndValidate(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// The 3.0.6 account schemas compile in their own tree and accept their own
+// examples; a 3.0.6 $ref never lands in the 3.0.0 tree.
+func TestAccountSchemasCompileAndAcceptTheirExamples(t *testing.T) {
+	n := 0
+	err := fs.WalkDir(adcpschema.AccountsFS(), ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".json") {
+			return err
+		}
+		n++
+		s, err := adcpschema.Load(adcpschema.AccountsVersion + "/" + p)
+		if err != nil {
+			t.Errorf("%s: %v", p, err)
+			return nil
+		}
+		raw, err := fs.ReadFile(adcpschema.AccountsFS(), p)
+		if err != nil {
+			return err
+		}
+		var doc struct {
+			Examples []json.RawMessage `json:"examples"`
+		}
+		if err := json.Unmarshal(raw, &doc); err != nil {
+			return err
+		}
+		for i, ex := range doc.Examples {
+			var e struct {
+				Data json.RawMessage `json:"data"`
+			}
+			if json.Unmarshal(ex, &e) != nil || len(e.Data) == 0 {
+				continue
+			}
+			if err := s.Validate(e.Data); err != nil {
+				t.Errorf("%s example %d: %v", p, i, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 20 {
+		t.Errorf("3.0.6 tree has %d schemas, want the 20 listed in SOURCE.md", n)
+	}
+	if _, err := adcpschema.Load("3.0.6/creative/sync-creatives-request.json"); !errors.Is(err, adcpschema.ErrUnknownSchema) {
+		t.Errorf("a 3.0.6 schema that is not embedded: %v, want ErrUnknownSchema", err)
+	}
+}
