@@ -24,6 +24,11 @@ commands:
   create-principal   -id ID -name NAME            prints a new API key
   add-key            -principal ID [-key KEY]     prints the key
   create-account     -principal ID -id ID [-brand DOMAIN -operator DOMAIN] [-sandbox] [-status active|suspended]
+  set-account-approval -principal ID -status active|pending_approval
+                     whether the principal's newly declared accounts (sync_accounts, first natural-key use)
+                     are active at once or wait for an operator
+  set-account-status -principal ID -id ID -status active|rejected|suspended|payment_required|closed
+                     approve or decline a pending account, suspend, reactivate or close one (the account lifecycle)
   create-media-buy   -account ID -id ID
   set-package        -media-buy ID -id ID -status active|paused|completed|canceled
   delete-streams     delete every JetStream stream whose name starts with TOPIC_PREFIX (a throwaway
@@ -133,6 +138,25 @@ func admin(ctx context.Context, cfg Config, args []string, getenv func(string) s
 		}
 		return store.UpsertAccount(ctx, creative.Account{ID: id, PrincipalID: principal, Name: name, BrandDomain: brand,
 			Operator: operator, Sandbox: sandbox, Status: status})
+	case "set-account-approval":
+		if err := need("principal", principal, "status", status); err != nil {
+			return err
+		}
+		return store.SetAccountApproval(ctx, principal, status)
+	case "set-account-status":
+		if err := need("principal", principal, "id", id, "status", status); err != nil {
+			return err
+		}
+		svc, err := creative.NewService(ctx, store, creative.Options{AgentURLs: cfg.service(version).AgentURLs})
+		if err != nil {
+			return err
+		}
+		prev, err := svc.SetAccountStatus(ctx, principal, id, status)
+		if err != nil {
+			return fmt.Errorf("set-account-status: %w", err)
+		}
+		fmt.Fprintf(out, "account %s: %s -> %s\n", id, prev, status)
+		return nil
 	case "create-media-buy":
 		if err := need("account", account, "id", id); err != nil {
 			return err

@@ -195,12 +195,14 @@ func DecodeAccountRef(v json.RawMessage, field string) (creative.AccountRef, *Er
 	}
 	ref.Operator = strings.ToLower(strings.TrimSpace(ref.Operator))
 	var b struct {
-		Domain string `json:"domain"`
+		Domain  string `json:"domain"`
+		BrandID string `json:"brand_id"`
 	}
 	if json.Unmarshal(brand, &b) != nil || strings.TrimSpace(b.Domain) == "" {
-		return ref, &Error{Code: creative.CodeValidation, Field: field + ".brand", Message: "brand must be {domain} (a brand reference)"}
+		return ref, &Error{Code: creative.CodeValidation, Field: field + ".brand", Message: "brand must be {domain, brand_id?} (a brand reference)"}
 	}
 	ref.BrandDomain = strings.ToLower(strings.TrimSpace(b.Domain))
+	ref.BrandID = b.BrandID
 	if sb, ok := m["sandbox"]; ok && !isNull(sb) {
 		if json.Unmarshal(sb, &ref.Sandbox) != nil {
 			return ref, &Error{Code: creative.CodeValidation, Field: field + ".sandbox", Message: "sandbox must be true or false"}

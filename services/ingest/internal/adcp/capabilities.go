@@ -13,6 +13,7 @@ type Capabilities struct {
 	Status             string            `json:"status"`
 	Adcp               AdcpInfo          `json:"adcp"`
 	SupportedProtocols []string          `json:"supported_protocols"`
+	Account            AccountInfo       `json:"account"`
 	MediaBuy           MediaBuyInfo      `json:"media_buy"`
 	Creative           CreativeInfo      `json:"creative"`
 	ComplianceTesting  ComplianceTesting `json:"compliance_testing"`
@@ -32,6 +33,15 @@ type IdempotencyInfo struct {
 	ReplayTTLSeconds int  `json:"replay_ttl_seconds"`
 }
 
+// AccountInfo declares the account model: buyer-declared accounts
+// (sync_accounts, no operator credentials), every billing party recorded as
+// declared, sandbox accounts supported.
+type AccountInfo struct {
+	RequireOperatorAuth bool     `json:"require_operator_auth"`
+	SupportedBilling    []string `json:"supported_billing"`
+	Sandbox             bool     `json:"sandbox"`
+}
+
 // MediaBuyInfo declares media-buy features.
 type MediaBuyInfo struct {
 	Features map[string]bool `json:"features"`
@@ -49,11 +59,11 @@ type ComplianceTesting struct {
 
 // DeclaredScenarios go into the compliance_testing block, whose enum only
 // names force_* and simulate_* scenarios.
-var DeclaredScenarios = []string{"force_creative_status"}
+var DeclaredScenarios = []string{"force_creative_status", "force_account_status"}
 
 // ListedScenarios are what list_scenarios reports: the declared ones plus
 // the seed scenarios, which the controller implements as well.
-var ListedScenarios = []string{"force_creative_status", "seed_creative", "seed_creative_format"}
+var ListedScenarios = []string{"force_creative_status", "force_account_status", "seed_creative", "seed_creative_format"}
 
 // CapabilitiesOf describes this seller.
 func CapabilitiesOf(ttl time.Duration, reqContext json.RawMessage) Capabilities {
@@ -62,6 +72,7 @@ func CapabilitiesOf(ttl time.Duration, reqContext json.RawMessage) Capabilities 
 		Adcp: AdcpInfo{MajorVersions: slices.Clone(creative.SupportedMajorVersions),
 			Idempotency: IdempotencyInfo{Supported: true, ReplayTTLSeconds: int(ttl / time.Second)}},
 		SupportedProtocols: []string{"media_buy", "creative"},
+		Account:            AccountInfo{SupportedBilling: slices.Clone(creative.BillingParties), Sandbox: true},
 		MediaBuy:           MediaBuyInfo{Features: map[string]bool{"inline_creative_management": true}},
 		Creative:           CreativeInfo{HasCreativeLibrary: true},
 		ComplianceTesting:  ComplianceTesting{Scenarios: slices.Clone(DeclaredScenarios)},

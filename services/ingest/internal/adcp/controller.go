@@ -16,6 +16,7 @@ type ControllerRequest struct {
 	Context  json.RawMessage
 	// Scenario parameters, by scenario.
 	CreativeID      string
+	AccountID       string
 	Status          string
 	RejectionReason string
 	Creative        creative.CreativeFixture
@@ -56,6 +57,11 @@ func DecodeController(body []byte) (ControllerRequest, error) {
 			return req, err
 		}
 		req.RejectionReason, err = p.str("rejection_reason", false)
+	case "force_account_status":
+		if req.AccountID, err = p.str("account_id", true); err != nil {
+			return req, err
+		}
+		req.Status, err = p.str("status", true)
 	case "seed_creative":
 		req.Creative, err = p.creativeFixture()
 	case "seed_creative_format":

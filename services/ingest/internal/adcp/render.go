@@ -42,6 +42,10 @@ var statusOf = map[string]int{
 	creative.CodeInvalidState:        http.StatusConflict,
 	creative.CodeRateLimited:         http.StatusTooManyRequests,
 	creative.CodeServiceUnavailable:  http.StatusServiceUnavailable,
+
+	// Account status gates (accounts protocol).
+	creative.CodeAccountSetupRequired:   http.StatusForbidden,
+	creative.CodeAccountPaymentRequired: http.StatusPaymentRequired,
 }
 
 // StatusOf returns the HTTP status an error code answers with.

@@ -36,17 +36,34 @@ const (
 type Principal struct {
 	ID   string
 	Name string
+	// AccountApproval is the status this principal's newly declared
+	// accounts get: active, or pending_approval until an operator approves.
+	AccountApproval string
 }
 
 // Account owns a creative library.
 type Account struct {
-	ID          string
-	PrincipalID string
-	Name        string
-	BrandDomain string
-	Operator    string
-	Sandbox     bool
-	Status      string
+	ID           string
+	PrincipalID  string
+	Name         string
+	BrandDomain  string
+	BrandID      string
+	Operator     string
+	Sandbox      bool
+	Status       string
+	Billing      string
+	PaymentTerms string
+	// Declared accounts came through sync_accounts (or a first natural-key
+	// use); only they are in delete_missing's scope.
+	Declared bool
+	// Push is the sync_accounts push_notification_config for status changes.
+	Push      *PushConfig
+	UpdatedAt time.Time
+}
+
+// Key is the account's natural key.
+func (a Account) Key() AccountRef {
+	return AccountRef{BrandDomain: a.BrandDomain, BrandID: a.BrandID, Operator: a.Operator, Sandbox: a.Sandbox}
 }
 
 // AccountRef is how a request names an account: by id or by natural key
@@ -54,6 +71,7 @@ type Account struct {
 type AccountRef struct {
 	AccountID   string
 	BrandDomain string
+	BrandID     string
 	Operator    string
 	Sandbox     bool
 }

@@ -22,6 +22,9 @@ func (s *Service) SyncMediaBuy(ctx context.Context, p Principal, cmd MediaBuySyn
 	if err != nil {
 		return SyncResponse{}, err
 	}
+	if err := gateWrite(acct); err != nil {
+		return SyncResponse{}, err
+	}
 	sync := cmd.Sync
 	if len(sync.Assignments) == 0 {
 		for _, in := range sync.Creatives {
@@ -30,5 +33,5 @@ func (s *Service) SyncMediaBuy(ctx context.Context, p Principal, cmd MediaBuySyn
 			}
 		}
 	}
-	return s.syncInto(ctx, p, acct, sync, correlationID)
+	return s.syncInto(ctx, p, acct, false, sync, correlationID)
 }

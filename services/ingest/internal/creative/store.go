@@ -13,7 +13,10 @@ import (
 type Store interface {
 	PrincipalByKeyHash(ctx context.Context, keyHash string) (Principal, error)
 	AccountByID(ctx context.Context, principalID, accountID string) (Account, error)
-	AccountByNaturalKey(ctx context.Context, principalID, brandDomain, operator string, sandbox bool) (Account, error)
+	// AccountByNaturalKey finds an account by ref's brand, operator and
+	// sandbox (its AccountID is ignored).
+	AccountByNaturalKey(ctx context.Context, principalID string, ref AccountRef) (Account, error)
+	ListAccounts(ctx context.Context, q AccountsQuery) (AccountsPage, error)
 	// MediaBuyPackages returns the account of a media buy the principal
 	// owns and its package ids (ErrNotFound otherwise).
 	MediaBuyPackages(ctx context.Context, principalID, mediaBuyID string) (accountID string, packageIDs []string, err error)
@@ -42,6 +45,18 @@ type Tx interface {
 	// CommitSync writes a planned sync with a constant number of
 	// statements, whatever the number of creatives.
 	CommitSync(ctx context.Context, w SyncWrites) error
+
+	// LockAccounts serializes a principal's account syncs and reads all
+	// its accounts.
+	LockAccounts(ctx context.Context, principalID string) ([]Account, error)
+	// CommitAccounts writes a planned sync_accounts in a constant number of
+	// statements.
+	CommitAccounts(ctx context.Context, principalID string, w AccountWrites) error
+	// ProvisionAccount inserts a, unless the principal already has an
+	// account with its natural key; either way it returns the stored one.
+	ProvisionAccount(ctx context.Context, a Account) (Account, error)
+	AccountStatusForUpdate(ctx context.Context, principalID, accountID string) (string, error)
+	SetAccountStatus(ctx context.Context, accountID, status string, at time.Time) error
 
 	// Single-creative operations (review decisions, the test controller).
 	CreativeForUpdate(ctx context.Context, accountID, creativeID string) (Creative, error)

@@ -104,7 +104,9 @@ func (s *Service) Authenticate(ctx context.Context, key string) (Principal, erro
 }
 
 // ResolveAccount finds the account ref names among p's accounts. Another
-// principal's account is reported exactly like a missing one.
+// principal's account is reported exactly like a missing one. Any status
+// resolves: reads are allowed in every state, and writers gate on it
+// (gateWrite).
 func (s *Service) ResolveAccount(ctx context.Context, p Principal, ref AccountRef) (Account, error) {
 	var (
 		a   Account
@@ -113,7 +115,7 @@ func (s *Service) ResolveAccount(ctx context.Context, p Principal, ref AccountRe
 	if ref.AccountID != "" {
 		a, err = s.store.AccountByID(ctx, p.ID, ref.AccountID)
 	} else {
-		a, err = s.store.AccountByNaturalKey(ctx, p.ID, ref.BrandDomain, ref.Operator, ref.Sandbox)
+		a, err = s.store.AccountByNaturalKey(ctx, p.ID, ref)
 	}
 	if errors.Is(err, ErrNotFound) {
 		return Account{}, Reject(CodeAccountNotFound, "account", "no such account for this API key")
@@ -121,10 +123,32 @@ func (s *Service) ResolveAccount(ctx context.Context, p Principal, ref AccountRe
 	if err != nil {
 		return Account{}, err
 	}
-	if a.Status == "suspended" {
-		return Account{}, Reject(CodeAccountSuspended, "account", "the account is suspended")
-	}
 	return a, nil
+}
+
+// writableAccount resolves the account a sync writes into and gates it on
+// its status. A natural key the principal has not declared yet is an
+// implicit declaration (AdCP's buyer-declared accounts materialise on first
+// use) when the principal's new accounts are active at once: the account is
+// returned unsaved with provision set, and the sync's transaction creates
+// it, so a refused sync leaves nothing behind. Under pending_approval the
+// buyer must declare it with sync_accounts first.
+func (s *Service) writableAccount(ctx context.Context, p Principal, ref AccountRef) (acct Account, provision bool, err error) {
+	acct, err = s.ResolveAccount(ctx, p, ref)
+	if re := AsRejection(err); re != nil && re.Code() == CodeAccountNotFound && ref.AccountID == "" {
+		if p.AccountApproval != ApprovalActive {
+			return Account{}, false, Reject(CodeAccountNotFound, "account",
+				"no such account for this API key; declare it with sync_accounts first (new accounts need the seller's approval)")
+		}
+		d := AccountDecl{BrandDomain: ref.BrandDomain, BrandID: ref.BrandID, Operator: ref.Operator, Sandbox: ref.Sandbox}
+		return Account{ID: newID("acct_"), PrincipalID: p.ID, Name: accountName(d), BrandDomain: ref.BrandDomain,
+			BrandID: ref.BrandID, Operator: ref.Operator, Sandbox: ref.Sandbox, Status: AccountActive, Billing: "operator",
+			Declared: true, UpdatedAt: s.now()}, true, nil
+	}
+	if err != nil {
+		return Account{}, false, err
+	}
+	return acct, false, gateWrite(acct)
 }
 
 func newID(prefix string) string {
@@ -138,15 +162,17 @@ func newEventID() string { return uuid.NewString() }
 
 // Sync runs sync_creatives for principal p.
 func (s *Service) Sync(ctx context.Context, p Principal, cmd SyncCommand, correlationID string) (SyncResponse, error) {
-	acct, err := s.ResolveAccount(ctx, p, cmd.Account)
+	acct, provision, err := s.writableAccount(ctx, p, cmd.Account)
 	if err != nil {
 		return SyncResponse{}, err
 	}
-	return s.syncInto(ctx, p, acct, cmd, correlationID)
+	return s.syncInto(ctx, p, acct, provision && !cmd.DryRun, cmd, correlationID)
 }
 
-// syncInto runs a sync on a resolved account.
-func (s *Service) syncInto(ctx context.Context, p Principal, acct Account, cmd SyncCommand, correlationID string) (SyncResponse, error) {
+// syncInto runs a sync on a resolved account; provision creates it first,
+// in the same transaction (see writableAccount).
+func (s *Service) syncInto(ctx context.Context, p Principal, resolved Account, provision bool, cmd SyncCommand, correlationID string) (SyncResponse, error) {
+	acct := resolved
 	catalog, err := s.Catalog(ctx, acct)
 	if err != nil {
 		return SyncResponse{}, err
@@ -173,6 +199,19 @@ func (s *Service) syncInto(ctx context.Context, p Principal, acct Account, cmd S
 	// transaction starts again from the same inputs.
 	err = s.store.InTx(ctx, func(tx Tx) error {
 		now := s.now()
+		acct = resolved
+		if provision {
+			// A concurrent first sync of the same natural key may have won;
+			// then this is its account, gated like any other.
+			a, err := tx.ProvisionAccount(ctx, resolved)
+			if err != nil {
+				return err
+			}
+			if err := gateWrite(a); err != nil {
+				return err
+			}
+			acct = a
+		}
 		if protect {
 			prior, err := tx.ClaimIdempotencyKey(ctx, IdempotencyRecord{
 				PrincipalID: p.ID, AccountID: acct.ID, Key: cmd.IdempotencyKey, RequestHash: cmd.RequestHash,
@@ -256,23 +295,34 @@ func validateInputs(catalog *Registry, cmd SyncCommand) (results []SyncResult, o
 const idempotencySkew = 60 * time.Second
 
 func (s *Service) replay(prior IdempotencyRecord, reqHash string, now time.Time) (SyncResponse, error) {
-	if now.After(prior.ExpiresAt.Add(idempotencySkew)) {
-		return SyncResponse{}, Reject(CodeIdempotencyExpired, "",
-			"this idempotency_key was used more than the replay window ago; send a new key if you mean a new request")
-	}
-	if prior.RequestHash != reqHash {
-		return SyncResponse{}, Reject(CodeIdempotencyConflict, "",
-			"this idempotency_key was already used with a different request; use a new key for a new request")
-	}
-	if len(prior.Response) == 0 {
-		return SyncResponse{}, Reject(CodeIdempotencyConflict, "", "a request with this idempotency_key is still being processed")
+	stored, err := checkReplay(prior, reqHash, now)
+	if err != nil {
+		return SyncResponse{}, err
 	}
 	var r SyncResponse
-	if err := json.Unmarshal(prior.Response, &r); err != nil {
+	if err := json.Unmarshal(stored, &r); err != nil {
 		return SyncResponse{}, fmt.Errorf("stored idempotent response of key %s: %w", prior.Key, err)
 	}
 	r.Replayed = true
 	return r, nil
+}
+
+// checkReplay applies AdCP's idempotency rules to a key that was already
+// claimed and returns the stored response to replay: every mutating task
+// (sync_creatives, sync_accounts) shares them.
+func checkReplay(prior IdempotencyRecord, reqHash string, now time.Time) (json.RawMessage, error) {
+	if now.After(prior.ExpiresAt.Add(idempotencySkew)) {
+		return nil, Reject(CodeIdempotencyExpired, "",
+			"this idempotency_key was used more than the replay window ago; send a new key if you mean a new request")
+	}
+	if prior.RequestHash != reqHash {
+		return nil, Reject(CodeIdempotencyConflict, "",
+			"this idempotency_key was already used with a different request; use a new key for a new request")
+	}
+	if len(prior.Response) == 0 {
+		return nil, Reject(CodeIdempotencyConflict, "", "a request with this idempotency_key is still being processed")
+	}
+	return prior.Response, nil
 }
 
 func validateFormat(catalog *Registry, in Input) []Error {

@@ -119,3 +119,31 @@ func (a *API) capabilities(body []byte) adcp.Outcome {
 	c := adcp.CapabilitiesOf(a.svc.IdempotencyTTL(), adcp.ContextOf(body))
 	return adcp.Success(http.StatusOK, c.Status, c)
 }
+
+func (a *API) syncAccounts(ctx context.Context, p creative.Principal, body []byte) adcp.Outcome {
+	cmd, err := adcp.DecodeSyncAccounts(body)
+	if err != nil {
+		return a.fail(ctx, err, adcp.ContextOf(body))
+	}
+	resp, err := a.svc.SyncAccounts(ctx, p, cmd)
+	if err != nil {
+		return a.fail(ctx, err, cmd.Context)
+	}
+	return adcp.Success(http.StatusOK, "completed", resp)
+}
+
+func (a *API) listAccounts(ctx context.Context, p creative.Principal, body []byte) adcp.Outcome {
+	q, err := adcp.DecodeListAccounts(body)
+	if err != nil {
+		return a.fail(ctx, err, adcp.ContextOf(body))
+	}
+	return a.accounts(ctx, p, q)
+}
+
+func (a *API) accounts(ctx context.Context, p creative.Principal, q creative.AccountsQuery) adcp.Outcome {
+	resp, err := a.svc.ListAccounts(ctx, p, q)
+	if err != nil {
+		return a.fail(ctx, err, q.Context)
+	}
+	return adcp.Success(http.StatusOK, "completed", resp)
+}

@@ -85,6 +85,13 @@ func (a *API) runScenario(ctx context.Context, p creative.Principal, req adcp.Co
 		}
 		return controllerResponse{Success: true, PreviousState: prev, CurrentState: req.Status,
 			Message: "creative " + req.CreativeID + " moved from " + prev + " to " + req.Status}, nil
+	case "force_account_status":
+		prev, err := a.svc.ForceAccountStatus(ctx, p, req.AccountID, req.Status)
+		if err != nil {
+			return controllerResponse{}, err
+		}
+		return controllerResponse{Success: true, PreviousState: prev, CurrentState: req.Status,
+			Message: "account " + req.AccountID + " moved from " + prev + " to " + req.Status}, nil
 	case "seed_creative":
 		acct, err := a.svc.SandboxAccount(ctx, p, req.Account)
 		if err != nil {

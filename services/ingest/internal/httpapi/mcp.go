@@ -61,6 +61,10 @@ func (a *API) mcpHandler() http.Handler {
 			authed(a.syncCreatives)},
 		{"list_creatives", "List the creatives of your accounts with filters, sorting and cursor pagination; status is authoritative here.",
 			authed(a.listCreatives)},
+		{"sync_accounts", "Declare advertiser accounts (brand + operator + billing) and get each one's account_id and status; upsert by natural key, with dry runs and delete_missing.",
+			authed(a.syncAccounts)},
+		{"list_accounts", "List your accounts with their status, filtered by status, sandbox or account, with cursor pagination.",
+			authed(a.listAccounts)},
 		{"tasks/get", "Poll an async task (e.g. a submitted sync_creatives) for its status and result.",
 			authed(a.getTask)},
 	}
@@ -68,7 +72,7 @@ func (a *API) mcpHandler() http.Handler {
 		srv.AddTool(&mcp.Tool{Name: t.name, Description: t.desc, InputSchema: schemas[t.name]}, a.toolHandler(t.fn))
 	}
 	srv.AddTool(&mcp.Tool{Name: "comply_test_controller", InputSchema: schemas["comply_test_controller"],
-		Description: "Sandbox accounts only: seed creatives and formats and force creative review statuses for deterministic tests."},
+		Description: "Sandbox accounts only: seed creatives and formats and force creative review and account statuses for deterministic tests."},
 		func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			return a.complyTestController(ctx, *principalFrom(ctx), toolArgs(req)), nil
 		})

@@ -132,3 +132,26 @@ func (a *API) handleMediaBuyCreatives(w http.ResponseWriter, r *http.Request) {
 func (a *API) notFound(w http.ResponseWriter, r *http.Request) {
 	a.writeError(w, r, http.StatusNotFound, adcp.Error{Code: creative.CodeInvalidRequest, Message: "no such endpoint: " + r.Method + " " + r.URL.Path})
 }
+
+func (a *API) handleSyncAccounts(w http.ResponseWriter, r *http.Request) {
+	if body, ok := a.readBody(w, r); ok {
+		a.write(w, r, a.syncAccounts(r.Context(), mustPrincipal(r), body))
+	}
+}
+
+// handleListAccountsPost takes the list_accounts body as JSON.
+func (a *API) handleListAccountsPost(w http.ResponseWriter, r *http.Request) {
+	if body, ok := a.readBody(w, r); ok {
+		a.write(w, r, a.listAccounts(r.Context(), mustPrincipal(r), body))
+	}
+}
+
+// handleListAccountsGet maps query parameters onto list_accounts.
+func (a *API) handleListAccountsGet(w http.ResponseWriter, r *http.Request) {
+	q, err := adcp.ListAccountsFromQuery(r.URL.Query())
+	if err != nil {
+		a.write(w, r, a.fail(r.Context(), err, nil))
+		return
+	}
+	a.write(w, r, a.accounts(r.Context(), mustPrincipal(r), q))
+}

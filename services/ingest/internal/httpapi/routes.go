@@ -18,5 +18,8 @@ func (a *API) Routes(mux *http.ServeMux) {
 	mux.Handle("GET /api/v1/creatives/{creative_id}", auth(a.handleGetCreative))
 	mux.Handle("GET /api/v1/tasks/{task_id}", auth(a.handleGetTask))
 	mux.Handle("POST /api/v1/media-buys/{media_buy_id}/creatives", auth(a.handleMediaBuyCreatives))
+	mux.Handle("POST /api/v1/accounts/sync", auth(a.handleSyncAccounts))
+	mux.Handle("GET /api/v1/accounts", auth(a.handleListAccountsGet))
+	mux.Handle("POST /api/v1/accounts/list", auth(a.handleListAccountsPost))
 	mux.Handle("/api/", http.HandlerFunc(a.notFound))
 }

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"encoding/json"
 	"io/fs"
+	"strings"
 	"testing"
 
 	"example.com/creativesync/platform/adcpschema"
@@ -24,6 +25,8 @@ func TestToolSchemasDeclareEveryRequestField(t *testing.T) {
 		"list_creative_formats": {"creative/list-creative-formats-request.json", "media-buy/list-creative-formats-request.json"},
 		"get_adcp_capabilities": {"protocol/get-adcp-capabilities-request.json"},
 		"tasks/get":             {"core/tasks-get-request.json"},
+		"sync_accounts":         {"3.0.6/account/sync-accounts-request.json"},
+		"list_accounts":         {"3.0.6/account/list-accounts-request.json"},
 	} {
 		declared := tools[tool].Properties
 		if declared == nil {
@@ -31,7 +34,11 @@ func TestToolSchemasDeclareEveryRequestField(t *testing.T) {
 			continue
 		}
 		for _, name := range schemas {
-			b, err := fs.ReadFile(adcpschema.FS(), name)
+			tree, rel := adcpschema.FS(), name
+			if r, ok := strings.CutPrefix(name, adcpschema.AccountsVersion+"/"); ok {
+				tree, rel = adcpschema.AccountsFS(), r
+			}
+			b, err := fs.ReadFile(tree, rel)
 			if err != nil {
 				t.Fatal(err)
 			}

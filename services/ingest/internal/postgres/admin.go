@@ -70,6 +70,26 @@ func (s *Store) UpsertAccount(ctx context.Context, a creative.Account) error {
 	return nil
 }
 
+const setAccountApproval = `UPDATE principals SET account_approval = $2 WHERE principal_id = $1`
+
+// SetAccountApproval sets whether a principal's newly declared accounts are
+// active at once or pending an operator's approval.
+func (s *Store) SetAccountApproval(ctx context.Context, principalID, policy string) error {
+	if policy != creative.ApprovalActive && policy != creative.ApprovalPending {
+		return fmt.Errorf("account approval must be %s or %s", creative.ApprovalActive, creative.ApprovalPending)
+	}
+	res, err := s.db.ExecContext(ctx, setAccountApproval, principalID, policy)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return fmt.Errorf("principal %s does not exist", principalID)
+	}
+	return nil
+}
+
 const upsertMediaBuy = `INSERT INTO media_buys (media_buy_id, account_id, status) VALUES ($1, $2, $3)
 ON CONFLICT (media_buy_id) DO UPDATE SET status = EXCLUDED.status WHERE media_buys.account_id = EXCLUDED.account_id`
 

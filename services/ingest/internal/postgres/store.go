@@ -64,51 +64,6 @@ func notFound(err error) error {
 	return err
 }
 
-const principalByKeyHash = `
-SELECT p.principal_id, p.name FROM api_keys k JOIN principals p USING (principal_id)
-WHERE k.key_hash = $1 AND k.revoked_at IS NULL`
-
-func (s *Store) PrincipalByKeyHash(ctx context.Context, keyHash string) (creative.Principal, error) {
-	var p creative.Principal
-	err := s.db.QueryRowContext(ctx, principalByKeyHash, keyHash).Scan(&p.ID, &p.Name)
-	return p, notFound(err)
-}
-
-type accountRow struct {
-	ID          string `db:"account_id"`
-	PrincipalID string `db:"principal_id"`
-	Name        string `db:"name"`
-	BrandDomain string `db:"brand_domain"`
-	Operator    string `db:"operator"`
-	Sandbox     bool   `db:"sandbox"`
-	Status      string `db:"status"`
-}
-
-func (r accountRow) domain() creative.Account {
-	return creative.Account{ID: r.ID, PrincipalID: r.PrincipalID, Name: r.Name, BrandDomain: r.BrandDomain,
-		Operator: r.Operator, Sandbox: r.Sandbox, Status: r.Status}
-}
-
-const accountByID = `
-SELECT account_id, principal_id, name, brand_domain, operator, sandbox, status
-FROM accounts WHERE principal_id = $1 AND account_id = $2`
-
-func (s *Store) AccountByID(ctx context.Context, principalID, accountID string) (creative.Account, error) {
-	var r accountRow
-	err := s.db.GetContext(ctx, &r, accountByID, principalID, accountID)
-	return r.domain(), notFound(err)
-}
-
-const accountByNaturalKey = `
-SELECT account_id, principal_id, name, brand_domain, operator, sandbox, status
-FROM accounts WHERE principal_id = $1 AND brand_domain = $2 AND operator = $3 AND sandbox = $4`
-
-func (s *Store) AccountByNaturalKey(ctx context.Context, principalID, brand, operator string, sandbox bool) (creative.Account, error) {
-	var r accountRow
-	err := s.db.GetContext(ctx, &r, accountByNaturalKey, principalID, brand, operator, sandbox)
-	return r.domain(), notFound(err)
-}
-
 const selectFormats = `SELECT definition FROM formats ORDER BY sort_order, format_id`
 
 func (s *Store) Formats(ctx context.Context) ([]creative.Format, error) {

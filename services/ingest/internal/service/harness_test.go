@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -67,7 +68,7 @@ func (s *stack) provision(principal, account string) string {
 	key := "key_" + principal + "_" + s.bk.Prefix
 	must(s.t, s.svc.Store.UpsertPrincipal(ctx, principal, principal))
 	must(s.t, s.svc.Store.AddAPIKey(ctx, principal, key, "test"))
-	must(s.t, s.svc.Store.UpsertAccount(ctx, creative.Account{ID: account, PrincipalID: principal, BrandDomain: account + ".example", Operator: "agency.example"}))
+	must(s.t, s.svc.Store.UpsertAccount(ctx, creative.Account{ID: account, PrincipalID: principal, BrandDomain: strings.ReplaceAll(account, "_", "-") + ".example", Operator: "agency.example"}))
 	return key
 }
 

@@ -51,6 +51,9 @@ type Service struct {
 	http    *httpserver.Server
 	closers lifecycle.Closers
 	Store   *postgres.Store
+	// Domain runs the use cases; operator actions (account approval) and
+	// tests call it directly.
+	Domain *creative.Service
 }
 
 // Open connects to Postgres, migrates, seeds the format registry and opens
@@ -98,6 +101,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 	if err != nil {
 		return nil, err
 	}
+	s.Domain = svc
 	nc, err := broker.Connect(cfg.NATSURL, Name)
 	if err != nil {
 		return nil, err

@@ -1,0 +1,257 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/lib/pq"
+
+	"example.com/creativesync/services/ingest/internal/creative"
+)
+
+// Principals and accounts: authentication, account lookups, the
+// sync_accounts writes and list_accounts.
+
+const principalByKeyHash = `
+SELECT p.principal_id, p.name, p.account_approval FROM api_keys k JOIN principals p USING (principal_id)
+WHERE k.key_hash = $1 AND k.revoked_at IS NULL`
+
+func (s *Store) PrincipalByKeyHash(ctx context.Context, keyHash string) (creative.Principal, error) {
+	var p creative.Principal
+	err := s.db.QueryRowContext(ctx, principalByKeyHash, keyHash).Scan(&p.ID, &p.Name, &p.AccountApproval)
+	return p, notFound(err)
+}
+
+type accountRow struct {
+	ID           string    `db:"account_id"`
+	PrincipalID  string    `db:"principal_id"`
+	Name         string    `db:"name"`
+	BrandDomain  string    `db:"brand_domain"`
+	BrandID      string    `db:"brand_id"`
+	Operator     string    `db:"operator"`
+	Sandbox      bool      `db:"sandbox"`
+	Status       string    `db:"status"`
+	Billing      string    `db:"billing"`
+	PaymentTerms string    `db:"payment_terms"`
+	Declared     bool      `db:"declared"`
+	PushConfig   []byte    `db:"push_config"`
+	UpdatedAt    time.Time `db:"updated_at"`
+}
+
+const accountColumns = `account_id, principal_id, name, brand_domain, brand_id, operator, sandbox, status, billing,
+payment_terms, declared, push_config, updated_at`
+
+func (r accountRow) domain() (creative.Account, error) {
+	a := creative.Account{ID: r.ID, PrincipalID: r.PrincipalID, Name: r.Name, BrandDomain: r.BrandDomain, BrandID: r.BrandID,
+		Operator: r.Operator, Sandbox: r.Sandbox, Status: r.Status, Billing: r.Billing, PaymentTerms: r.PaymentTerms,
+		Declared: r.Declared, UpdatedAt: r.UpdatedAt}
+	if len(r.PushConfig) > 0 && string(r.PushConfig) != "null" {
+		a.Push = &creative.PushConfig{}
+		if err := json.Unmarshal(r.PushConfig, a.Push); err != nil {
+			return a, fmt.Errorf("account %s push_config: %w", r.ID, err)
+		}
+	}
+	return a, nil
+}
+
+func accountsOf(rows []accountRow) ([]creative.Account, error) {
+	out := make([]creative.Account, len(rows))
+	for i, r := range rows {
+		a, err := r.domain()
+		if err != nil {
+			return nil, err
+		}
+		out[i] = a
+	}
+	return out, nil
+}
+
+func (s *Store) getAccount(ctx context.Context, query string, args ...any) (creative.Account, error) {
+	var r accountRow
+	if err := s.db.GetContext(ctx, &r, query, args...); err != nil {
+		return creative.Account{}, notFound(err)
+	}
+	return r.domain()
+}
+
+const accountByID = `SELECT ` + accountColumns + ` FROM accounts WHERE principal_id = $1 AND account_id = $2`
+
+func (s *Store) AccountByID(ctx context.Context, principalID, accountID string) (creative.Account, error) {
+	return s.getAccount(ctx, accountByID, principalID, accountID)
+}
+
+const accountByNaturalKey = `SELECT ` + accountColumns + ` FROM accounts
+WHERE principal_id = $1 AND brand_domain = $2 AND brand_id = $3 AND operator = $4 AND sandbox = $5`
+
+func (s *Store) AccountByNaturalKey(ctx context.Context, principalID string, ref creative.AccountRef) (creative.Account, error) {
+	return s.getAccount(ctx, accountByNaturalKey, principalID, ref.BrandDomain, ref.BrandID, ref.Operator, ref.Sandbox)
+}
+
+// listAccounts pages by account_id; the count is over the whole match so
+// total_count stays stable across pages.
+const listAccounts = `
+WITH matching AS (
+    SELECT ` + accountColumns + ` FROM accounts
+    WHERE principal_id = $1
+      AND ($2 = '' OR status = $2)
+      AND ($3::boolean IS NULL OR sandbox = $3)
+      AND ($4 = '' OR account_id = $4)
+      AND ($5 = '' OR (brand_domain = $5 AND brand_id = $6 AND operator = $7 AND sandbox = $8))
+)
+SELECT m.*, (SELECT count(*) FROM matching) AS total FROM matching m
+WHERE m.account_id > $9
+ORDER BY m.account_id
+LIMIT $10`
+
+func (s *Store) ListAccounts(ctx context.Context, q creative.AccountsQuery) (creative.AccountsPage, error) {
+	var ref creative.AccountRef
+	if q.Account != nil {
+		ref = *q.Account
+	}
+	var rows []struct {
+		accountRow
+		Total int `db:"total"`
+	}
+	err := s.db.SelectContext(ctx, &rows, listAccounts, q.PrincipalID, q.Status, q.Sandbox, ref.AccountID,
+		ref.BrandDomain, ref.BrandID, ref.Operator, ref.Sandbox, q.After, q.Limit+1)
+	if err != nil {
+		return creative.AccountsPage{}, fmt.Errorf("listing accounts: %w", err)
+	}
+	var page creative.AccountsPage
+	if len(rows) > q.Limit {
+		page.HasMore, rows = true, rows[:q.Limit]
+	}
+	plain := make([]accountRow, len(rows))
+	for i, r := range rows {
+		plain[i] = r.accountRow
+		page.Total = r.Total
+	}
+	if len(rows) == 0 && q.After != "" {
+		// A page past the end still reports the whole match's size.
+		if err := s.db.GetContext(ctx, &page.Total, countAccounts, q.PrincipalID, q.Status, q.Sandbox, ref.AccountID,
+			ref.BrandDomain, ref.BrandID, ref.Operator, ref.Sandbox); err != nil {
+			return creative.AccountsPage{}, fmt.Errorf("counting accounts: %w", err)
+		}
+	}
+	page.Accounts, err = accountsOf(plain)
+	return page, err
+}
+
+const countAccounts = `SELECT count(*) FROM accounts
+WHERE principal_id = $1
+  AND ($2 = '' OR status = $2)
+  AND ($3::boolean IS NULL OR sandbox = $3)
+  AND ($4 = '' OR account_id = $4)
+  AND ($5 = '' OR (brand_domain = $5 AND brand_id = $6 AND operator = $7 AND sandbox = $8))`
+
+// lockPrincipalAccounts serializes sync_accounts (and first natural-key
+// uses) of one principal: two concurrent declarations of a new brand and
+// operator then see each other instead of racing on the unique index.
+const lockPrincipalAccounts = `SELECT pg_advisory_xact_lock(hashtextextended('accounts:' || $1, 0))`
+
+const principalAccounts = `SELECT ` + accountColumns + ` FROM accounts WHERE principal_id = $1 ORDER BY account_id`
+
+func (t *txn) LockAccounts(ctx context.Context, principalID string) ([]creative.Account, error) {
+	if _, err := t.tx.ExecContext(ctx, lockPrincipalAccounts, principalID); err != nil {
+		return nil, fmt.Errorf("locking accounts: %w", err)
+	}
+	var rows []accountRow
+	if err := t.tx.SelectContext(ctx, &rows, principalAccounts, principalID); err != nil {
+		return nil, fmt.Errorf("reading accounts: %w", err)
+	}
+	return accountsOf(rows)
+}
+
+// upsertAccounts writes created and changed accounts in one statement.
+// Status is written only on insert: a sync never changes an existing
+// account's status (operators and the lifecycle do).
+const upsertAccounts = `
+INSERT INTO accounts (account_id, principal_id, name, brand_domain, brand_id, operator, sandbox, status, billing,
+    payment_terms, declared, push_config, updated_at)
+SELECT account_id, principal_id, name, brand_domain, brand_id, operator, sandbox, status, billing,
+    payment_terms, declared, push_config, updated_at
+FROM jsonb_to_recordset($1::jsonb) AS r(account_id text, principal_id text, name text, brand_domain text, brand_id text,
+    operator text, sandbox boolean, status text, billing text, payment_terms text, declared boolean, push_config jsonb,
+    updated_at timestamptz)
+ON CONFLICT (account_id) DO UPDATE SET billing = EXCLUDED.billing, payment_terms = EXCLUDED.payment_terms,
+    declared = EXCLUDED.declared, push_config = EXCLUDED.push_config, updated_at = EXCLUDED.updated_at
+WHERE accounts.principal_id = EXCLUDED.principal_id`
+
+type accountIn struct {
+	AccountID    string               `json:"account_id"`
+	PrincipalID  string               `json:"principal_id"`
+	Name         string               `json:"name"`
+	BrandDomain  string               `json:"brand_domain"`
+	BrandID      string               `json:"brand_id"`
+	Operator     string               `json:"operator"`
+	Sandbox      bool                 `json:"sandbox"`
+	Status       string               `json:"status"`
+	Billing      string               `json:"billing"`
+	PaymentTerms string               `json:"payment_terms"`
+	Declared     bool                 `json:"declared"`
+	PushConfig   *creative.PushConfig `json:"push_config"`
+	UpdatedAt    time.Time            `json:"updated_at"`
+}
+
+func accountInOf(a creative.Account) accountIn {
+	return accountIn{AccountID: a.ID, PrincipalID: a.PrincipalID, Name: a.Name, BrandDomain: a.BrandDomain, BrandID: a.BrandID,
+		Operator: a.Operator, Sandbox: a.Sandbox, Status: a.Status, Billing: a.Billing, PaymentTerms: a.PaymentTerms,
+		Declared: a.Declared, PushConfig: a.Push, UpdatedAt: a.UpdatedAt}
+}
+
+const closeAccounts = `UPDATE accounts SET status = 'closed', updated_at = now()
+WHERE principal_id = $1 AND account_id = ANY($2)`
+
+func (t *txn) CommitAccounts(ctx context.Context, principalID string, w creative.AccountWrites) error {
+	ups := make([]accountIn, len(w.Upserts))
+	for i, a := range w.Upserts {
+		ups[i] = accountInOf(a)
+	}
+	if err := t.execRecords(ctx, "accounts", upsertAccounts, ups, len(ups)); err != nil {
+		return err
+	}
+	if len(w.Closed) > 0 {
+		if _, err := t.tx.ExecContext(ctx, closeAccounts, principalID, pq.Array(w.Closed)); err != nil {
+			return fmt.Errorf("closing accounts: %w", err)
+		}
+	}
+	return nil
+}
+
+const provisionAccount = `
+INSERT INTO accounts (account_id, principal_id, name, brand_domain, brand_id, operator, sandbox, status, billing,
+    payment_terms, declared, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+ON CONFLICT DO NOTHING`
+
+func (t *txn) ProvisionAccount(ctx context.Context, a creative.Account) (creative.Account, error) {
+	if _, err := t.tx.ExecContext(ctx, lockPrincipalAccounts, a.PrincipalID); err != nil {
+		return creative.Account{}, fmt.Errorf("locking accounts: %w", err)
+	}
+	if _, err := t.tx.ExecContext(ctx, provisionAccount, a.ID, a.PrincipalID, a.Name, a.BrandDomain, a.BrandID, a.Operator,
+		a.Sandbox, a.Status, a.Billing, a.PaymentTerms, a.Declared, a.UpdatedAt); err != nil {
+		return creative.Account{}, fmt.Errorf("provisioning account: %w", err)
+	}
+	var r accountRow
+	if err := t.tx.GetContext(ctx, &r, accountByNaturalKey, a.PrincipalID, a.BrandDomain, a.BrandID, a.Operator, a.Sandbox); err != nil {
+		return creative.Account{}, fmt.Errorf("reading the provisioned account: %w", err)
+	}
+	return r.domain()
+}
+
+const accountStatusForUpdate = `SELECT status FROM accounts WHERE principal_id = $1 AND account_id = $2 FOR UPDATE`
+
+func (t *txn) AccountStatusForUpdate(ctx context.Context, principalID, accountID string) (string, error) {
+	var st string
+	err := t.tx.QueryRowContext(ctx, accountStatusForUpdate, principalID, accountID).Scan(&st)
+	return st, notFound(err)
+}
+
+const setAccountStatus = `UPDATE accounts SET status = $2, updated_at = $3 WHERE account_id = $1`
+
+func (t *txn) SetAccountStatus(ctx context.Context, accountID, status string, at time.Time) error {
+	_, err := t.tx.ExecContext(ctx, setAccountStatus, accountID, status, at)
+	return err
+}
