@@ -22,10 +22,14 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-# The storyboards ingest must pass. The pagination ones seed fixtures
-# through comply_test_controller; deterministic_testing checks the
-# controller itself (its account, media-buy, session and delivery phases
-# skip: ingest has no sync_accounts, create_media_buy or SI tools).
+# The storyboards ingest must pass: ids of the pinned runner's, or paths of
+# storyboard files kept in compliance/storyboards/. The pagination ones seed
+# fixtures through comply_test_controller; deterministic_testing checks the
+# controller itself, its account and creative phases included (its
+# media-buy, session and delivery phases skip: ingest has no
+# create_media_buy or SI tools). It runs from our copy, which backports
+# 3.1.19's per-phase depends_on so the missing media-buy tools do not
+# cascade into those phases (compliance/storyboards/SOURCE.md).
 STORYBOARDS=(
 	capability_discovery
 	v3_envelope_integrity
@@ -33,11 +37,16 @@ STORYBOARDS=(
 	creative_lifecycle
 	pagination_integrity
 	pagination_integrity_creative_formats
-	deterministic_testing
+	pagination_integrity_list_accounts
+	compliance/storyboards/deterministic-testing.yaml
 )
 if (($# > 0)); then
 	STORYBOARDS=("$@")
 fi
+# Storyboards that run as a buyer of their own (a fresh principal):
+# pagination_integrity_list_accounts counts every account the caller has,
+# and expects exactly the three it declares.
+OWN_PRINCIPAL=(pagination_integrity_list_accounts)
 # The storyboards' placeholder agent URL: their format_ids name it, so ingest
 # accepts it as one of its own.
 PLACEHOLDER_AGENT_URL=https://your-platform.example.com
@@ -114,11 +123,15 @@ log "database $DB, topic prefix $TOPIC_PREFIX"
 db_created=1
 
 # ---- provisioning ---------------------------------------------------------------
-# One buyer principal and the accounts the storyboards name:
-#  - acmeoutdoor.example via pinnacle-agency.example: the production account
-#    the creative storyboards sync into and list;
-#  - the runner's sandbox account (brand and operator test.example, sandbox),
-#    which every comply_test_controller call names, registered under the id
+# One buyer principal (whose new accounts are active at once, the default
+# policy). Accounts named by natural key come through the protocol: the
+# storyboards declare theirs with sync_accounts, or name
+# acmeoutdoor.example via pinnacle-agency.example in their first
+# sync_creatives, which declares it. Only the two pagination storyboards
+# name fixed account_ids (an explicit-account shape that no buyer call can
+# create, since the seller assigns ids), so only those are made here:
+#  - acct_pagination_integrity, the runner's sandbox account (brand and
+#    operator test.example), which the controller calls name and
 #    pagination_integrity lists by;
 #  - acct_pagination_integrity_formats, the sandbox account
 #    pagination_integrity_creative_formats lists formats for (a principal's
@@ -126,8 +139,6 @@ db_created=1
 admin() { "$INGEST" admin "$@"; }
 key=$(admin create-principal -id compliance -name "AdCP compliance runner" | tail -n 1)
 [[ $key == sk_* ]] || die "create-principal did not print an API key"
-admin create-account -principal compliance -id acct_acme_pinnacle -name "Acme Outdoor c/o Pinnacle" \
-	-brand acmeoutdoor.example -operator pinnacle-agency.example
 admin create-account -principal compliance -id acct_pagination_integrity -name "Compliance sandbox" \
 	-brand test.example -operator test.example -sandbox
 admin create-account -principal compliance -id acct_pagination_integrity_formats -name "Compliance sandbox (formats)" -sandbox
@@ -137,7 +148,10 @@ port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 for attempt in 1 2 3 4 5; do
 	port=$((20000 + RANDOM % 40000))
 	port_in_use "$port" && continue
-	HTTP_ADDR="127.0.0.1:$port" SELLER_AGENT_URLS=$PLACEHOLDER_AGENT_URL LOG_LEVEL=info \
+	# A compliance ingest is a sandbox deployment: the controller acts on
+	# every account, as the storyboards expect (they force the status of a
+	# creative synced into the production account acmeoutdoor.example).
+	HTTP_ADDR="127.0.0.1:$port" SELLER_AGENT_URLS=$PLACEHOLDER_AGENT_URL SANDBOX_DEPLOYMENT=true LOG_LEVEL=info \
 		"$INGEST" >"$OUT/ingest.log" 2>&1 &
 	ingest_pid=$!
 	for _ in $(seq 150); do
@@ -162,15 +176,39 @@ log "ingest ready at $AGENT"
 export ADCP_AUTH_TOKEN=$key ADCP_SKIP_VERSION_CHECK=1 CI=${CI:-true}
 verdict=0
 for sb in "${STORYBOARDS[@]}"; do
+	# A path names a storyboard file kept in compliance/storyboards/ (run
+	# with --file); its id is the file's own.
+	source_args=("$sb")
+	if [[ $sb == *.yaml ]]; then
+		source_args=(--file "$sb")
+		sb=$(sed -n 's/^id: *//p' "$sb" | head -n 1)
+	fi
 	rm -f "$OUT/$sb.summary.json"
-	npx --prefix compliance --no-install adcp storyboard run "$AGENT" "$sb" --allow-http --json \
+	token=$key
+	if [[ " ${OWN_PRINCIPAL[*]} " == *" $sb "* ]]; then
+		token=$(admin create-principal -id "compliance_$sb" -name "AdCP compliance runner ($sb)" | tail -n 1)
+		[[ $token == sk_* ]] || die "create-principal did not print an API key for $sb"
+	fi
+	ADCP_AUTH_TOKEN=$token npx --prefix compliance --no-install adcp storyboard run "$AGENT" "${source_args[@]}" --allow-http --json \
 		--summary-output "$OUT/$sb.summary.json" >"$OUT/$sb.json" 2>"$OUT/$sb.log" </dev/null || true
 	# One line per storyboard; a non-zero exit marks it as failed or not run.
-	if ! line=$(node - "$sb" "$OUT/$sb.summary.json" <<-'EOF'
-		const [sb, file] = process.argv.slice(2);
+	if ! line=$(node - "$sb" "$OUT/$sb.summary.json" "$OUT/$sb.json" <<-'EOF'
+		// A storyboard run by id writes the runner's summary; one run from a
+		// file (--file) only its result, whose counts say the same.
+		const [sb, file, result] = process.argv.slice(2);
+		const fs = require('fs');
 		let s;
-		try { s = JSON.parse(require('fs').readFileSync(file, 'utf8')); } catch (e) {
-			console.log(`${sb}: did not run (no summary: ${e.message})`); process.exit(1);
+		try { s = JSON.parse(fs.readFileSync(file, 'utf8')); } catch (e) {
+			try {
+				const r = JSON.parse(fs.readFileSync(result, 'utf8'));
+				const failures = [];
+				for (const ph of r.phases || []) for (const st of ph.steps || [])
+					if (!st.passed && !st.skipped) failures.push({ step_id: st.step_id, reason: st.error || 'validation failed' });
+				s = { passed: r.passed_count, failed: r.failed_count, skipped: r.skipped_count, failures,
+					storyboards_executed: r.storyboard_id === sb ? [sb] : [], overall_status: r.overall_passed ? 'passing' : 'failing' };
+			} catch (e2) {
+				console.log(`${sb}: did not run (no summary: ${e.message})`); process.exit(1);
+			}
 		}
 		const line = `${sb}: ${s.passed} passed, ${s.failed} failed, ${s.skipped} skipped`;
 		if (s.failed > 0) {

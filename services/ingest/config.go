@@ -29,6 +29,10 @@ type Config struct {
 	// OUTBOX_POLL_INTERVAL (default 50ms, 1ms–1m): how often the relay looks
 	// for new outbox rows; commit-to-publish latency is about half of it.
 	OutboxPoll time.Duration
+	// SANDBOX_DEPLOYMENT (default false): this deployment is a sandbox or
+	// staging one, so comply_test_controller acts on every account of the
+	// caller; otherwise only on sandbox accounts.
+	SandboxDeployment bool
 }
 
 func loadConfig(getenv func(string) string) (Config, error) {
@@ -43,6 +47,8 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		IdempotencyTTL: env.Duration("IDEMPOTENCY_TTL", 24*time.Hour, time.Hour, 168*time.Hour),
 		MaxBodyBytes:   int64(env.Int("MAX_BODY_BYTES", 4<<20, 1024, config.NoMaxInt)),
 		OutboxPoll:     env.OutboxPollInterval(),
+
+		SandboxDeployment: env.Bool("SANDBOX_DEPLOYMENT", false),
 	}
 	if err := env.Err(); err != nil {
 		return Config{}, err
@@ -55,5 +61,6 @@ func (c Config) service(version string) service.Config {
 		DatabaseURL: c.DatabaseURL, NATSURL: c.NATSURL, HTTPAddr: c.HTTPAddr, TopicPrefix: c.TopicPrefix,
 		AgentURLs:      append([]string{c.PublicBaseURL}, c.ExtraAgentURLs...),
 		IdempotencyTTL: c.IdempotencyTTL, MaxBodyBytes: c.MaxBodyBytes, OutboxPoll: c.OutboxPoll, Version: version,
+		SandboxDeployment: c.SandboxDeployment,
 	}
 }

@@ -430,7 +430,7 @@ func (s *Service) ForceAccountStatus(ctx context.Context, p Principal, accountID
 	if err != nil {
 		return "", err
 	}
-	if !a.Sandbox {
+	if !s.controls(a) {
 		return "", controllerErr(ControllerForbidden, "account %s is not a sandbox account; comply_test_controller only acts on sandbox accounts", a.ID)
 	}
 	return s.SetAccountStatus(ctx, p.ID, accountID, status)

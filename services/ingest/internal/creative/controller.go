@@ -76,11 +76,16 @@ func (s *Service) SandboxAccount(ctx context.Context, p Principal, ref *AccountR
 	if err != nil {
 		return Account{}, err
 	}
-	if !a.Sandbox {
+	if !s.controls(a) {
 		return Account{}, controllerErr(ControllerForbidden, "account %s is not a sandbox account; comply_test_controller only acts on sandbox accounts", a.ID)
 	}
 	return a, nil
 }
+
+// controls reports whether comply_test_controller may act on a: a sandbox
+// account, or any account on a sandbox deployment (AdCP's canonical
+// pattern: a staging deployment whose controller serves all comers).
+func (s *Service) controls(a Account) bool { return a.Sandbox || s.sandboxDeployment }
 
 // SandboxAccountOf finds the sandbox account of p that holds creativeID, for
 // controller calls that name no account (the AdCP controller request has
@@ -98,7 +103,7 @@ func (s *Service) SandboxAccountOf(ctx context.Context, p Principal, creativeID 
 		if err != nil {
 			return Account{}, err
 		}
-		if a.Sandbox {
+		if s.controls(a) {
 			found = append(found, a)
 		}
 	}
@@ -110,6 +115,30 @@ func (s *Service) SandboxAccountOf(ctx context.Context, p Principal, creativeID 
 	default:
 		return Account{}, controllerErr(ControllerInvalidParams, "creative %s exists in several of your sandbox accounts; pass account", creativeID)
 	}
+}
+
+// CreativeAccount finds the account force_creative_status acts on: the
+// named one when it holds the creative, otherwise (no account named, or a
+// sandbox deployment, where the runner names its own session account on
+// every call while the creative was synced into another account of the
+// caller) the one controllable account of p that holds it.
+func (s *Service) CreativeAccount(ctx context.Context, p Principal, ref *AccountRef, creativeID string) (Account, error) {
+	if ref == nil {
+		return s.SandboxAccountOf(ctx, p, creativeID)
+	}
+	a, err := s.SandboxAccount(ctx, p, ref)
+	if err != nil || !s.sandboxDeployment {
+		return a, err
+	}
+	page, err := s.store.ListCreatives(ctx, ListQuery{PrincipalID: p.ID, AccountIDs: []string{a.ID}, CreativeIDs: []string{creativeID},
+		IncludeArchived: true, SortField: "created_date", Limit: 1})
+	if err != nil {
+		return Account{}, err
+	}
+	if len(page.Creatives) > 0 {
+		return a, nil
+	}
+	return s.SandboxAccountOf(ctx, p, creativeID)
 }
 
 // Catalog is the format registry account a sees: its principal's seeded

@@ -49,6 +49,9 @@ type Options struct {
 	IdempotencyTTL time.Duration
 	// AgentURLs are the format agent URLs this seller is authoritative for.
 	AgentURLs []string
+	// SandboxDeployment marks a sandbox/staging deployment: the test
+	// controller acts on every account, not only sandbox ones.
+	SandboxDeployment bool
 }
 
 // Service runs the creative library's use cases.
@@ -57,6 +60,8 @@ type Service struct {
 	registry *Registry
 	ttl      time.Duration
 	now      func() time.Time
+	// sandboxDeployment: see Options.SandboxDeployment.
+	sandboxDeployment bool
 }
 
 // NewService loads the format registry and returns the service.
@@ -76,6 +81,8 @@ func NewService(ctx context.Context, store Store, opts Options) (*Service, error
 		registry: NewRegistry(formats, opts.AgentURLs),
 		ttl:      opts.IdempotencyTTL,
 		now:      func() time.Time { return time.Now().UTC() },
+
+		sandboxDeployment: opts.SandboxDeployment,
 	}, nil
 }
 

@@ -67,15 +67,7 @@ func (a *API) runScenario(ctx context.Context, p creative.Principal, req adcp.Co
 		// needs no sandbox account.
 		return controllerResponse{Success: true, Scenarios: adcp.ListedScenarios}, nil
 	case "force_creative_status":
-		var (
-			acct creative.Account
-			err  error
-		)
-		if req.Account == nil {
-			acct, err = a.svc.SandboxAccountOf(ctx, p, req.CreativeID)
-		} else {
-			acct, err = a.svc.SandboxAccount(ctx, p, req.Account)
-		}
+		acct, err := a.svc.CreativeAccount(ctx, p, req.Account, req.CreativeID)
 		if err != nil {
 			return controllerResponse{}, err
 		}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"example.com/creativesync/services/ingest/internal/creative"
+	"example.com/creativesync/services/ingest/internal/service"
 )
 
 func TestComplyTestControllerIsSandboxOnlyAndDurable(t *testing.T) {
@@ -73,5 +74,29 @@ func TestComplyTestControllerIsSandboxOnlyAndDurable(t *testing.T) {
 	_, body = call(t, cs, "comply_test_controller", map[string]any{"scenario": "explode", "account": sandbox})
 	if !strings.Contains(string(body), "UNKNOWN_SCENARIO") {
 		t.Errorf("unknown scenario: %s", body)
+	}
+}
+
+// On a sandbox deployment the controller acts on every account of the
+// caller, and finds a creative across them although the call names the
+// runner's own sandbox account (as the compliance storyboards do).
+func TestSandboxDeploymentControlsEveryAccount(t *testing.T) {
+	t.Parallel()
+	s := startIngestB(t, func(c *service.Config) { c.SandboxDeployment = true })
+	ctx := context.Background()
+	must(t, s.svc.Store.UpsertAccount(ctx, creative.Account{ID: "acct_sbx", PrincipalID: "buyer", BrandDomain: "sbx.example", Operator: "agency.example", Sandbox: true}))
+	if st, m, _ := s.sync(syncReq(banner("prod_c1"))); st != 200 {
+		t.Fatalf("sync: %d %v", st, m)
+	}
+	cs := s.mcpSession(s.key)
+	_, body := call(t, cs, "comply_test_controller", map[string]any{"scenario": "force_creative_status",
+		"account": map[string]any{"account_id": "acct_sbx"}, "params": map[string]any{"creative_id": "prod_c1", "status": "approved"}})
+	if !strings.Contains(string(body), `"success":true`) {
+		t.Fatalf("force on a production account's creative: %s", body)
+	}
+	_, body = call(t, cs, "comply_test_controller", map[string]any{"scenario": "force_account_status",
+		"params": map[string]any{"account_id": "acct_1", "status": "suspended"}})
+	if !strings.Contains(string(body), `"current_state":"suspended"`) {
+		t.Fatalf("force a production account's status: %s", body)
 	}
 }

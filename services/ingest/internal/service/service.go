@@ -35,6 +35,10 @@ type Config struct {
 	MaxBodyBytes   int64
 	OutboxPoll     time.Duration
 	Version        string
+
+	// SandboxDeployment lets comply_test_controller act on every account
+	// (a sandbox/staging deployment), not only sandbox accounts.
+	SandboxDeployment bool
 }
 
 // Name names the service's durable consumers (ingest_<handler>) and its
@@ -97,7 +101,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 		return nil, err
 	}
 	s.closers.Add(s.db.Close)
-	svc, err := creative.NewService(ctx, s.Store, creative.Options{IdempotencyTTL: cfg.IdempotencyTTL, AgentURLs: cfg.AgentURLs})
+	svc, err := creative.NewService(ctx, s.Store, creative.Options{IdempotencyTTL: cfg.IdempotencyTTL, AgentURLs: cfg.AgentURLs,
+		SandboxDeployment: cfg.SandboxDeployment})
 	if err != nil {
 		return nil, err
 	}
