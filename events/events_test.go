@@ -59,6 +59,11 @@ func samples() []events.Event {
 			URL: "https://buyer.example.com/hooks", Token: "buyer-token-0123456789",
 			Auth:    &events.WebhookAuth{Scheme: "HMAC-SHA256", Credentials: "0123456789abcdef0123456789abcdef"},
 			Payload: json.RawMessage(`{"task_id":"task_01","status":"completed"}`)},
+		&events.CreativeStatusChangedV1{Header: header("0b8e5a52-1c1d-4c55-9d5e-5f4fd1f1a007"),
+			NotificationID: "ntf_0b8e5a521c1d4c55", AccountID: "acct_demo", CreativeID: "banner_9",
+			Revision: 1, FromStatus: "pending_review", ToStatus: "rejected", InitiatedBy: events.InitiatedByReviewHuman,
+			RejectionReason: "asset image is required",
+			Reasons:         []events.Reason{{Code: "REQUIRED_ASSET_MISSING", Message: "asset image is required", Field: "assets.image"}}},
 	}
 }
 

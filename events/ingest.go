@@ -84,3 +84,33 @@ type NotificationRequestedV1 struct {
 }
 
 func (*NotificationRequestedV1) EventName() string { return "notification_requested_v1" }
+
+// Who started a creative status change on CreativeStatusChangedV1.
+const (
+	InitiatedByReviewAuto  = "review_auto"  // review's automatic decision
+	InitiatedByReviewHuman = "review_human" // a reviewer's decision
+	InitiatedBySeller      = "seller"       // a seller-side action (the test controller, operators)
+)
+
+// CreativeStatusChangedV1 is published by ingest, in the same transaction,
+// whenever the seller side moves a creative's status (review decisions,
+// suspension, archiving, purge); buyer-initiated changes (a sync, a buyer's
+// archive) do not publish it, because the buyer learns those on the
+// response. It is the lifecycle feed: ingest turns it into AdCP 3.1
+// creative.status_changed webhooks for the account's subscribers, and
+// downstream systems may follow it too. NotificationID is stable for this
+// transition.
+type CreativeStatusChangedV1 struct {
+	Header
+	NotificationID  string   `json:"notification_id"`
+	AccountID       string   `json:"account_id"`
+	CreativeID      string   `json:"creative_id"`
+	Revision        int64    `json:"revision"`
+	FromStatus      string   `json:"from_status"`
+	ToStatus        string   `json:"to_status"`
+	InitiatedBy     string   `json:"initiated_by"`
+	RejectionReason string   `json:"rejection_reason,omitempty"`
+	Reasons         []Reason `json:"reasons,omitempty"`
+}
+
+func (*CreativeStatusChangedV1) EventName() string { return "creative_status_changed_v1" }

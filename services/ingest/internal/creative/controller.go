@@ -302,6 +302,18 @@ func (s *Service) ForceCreativeStatus(ctx context.Context, acct Account, creativ
 			return &ControllerError{Code: ControllerInvalidTransition, CurrentState: c.Status,
 				Detail: fmt.Sprintf("creative %s cannot go from %s to %s", creativeID, c.Status, status)}
 		}
+		// The controller stands in for the seller side, so every forced
+		// move is a seller-initiated transition on the lifecycle feed.
+		var reasons []events.Reason
+		if status == StatusRejected {
+			if reason == "" {
+				reason = "rejected through comply_test_controller"
+			}
+			reasons = []events.Reason{{Code: "CREATIVE_REJECTED", Message: reason}}
+		}
+		if err := tx.Publish(ctx, statusChanged(c, status, events.InitiatedBySeller, reasons, now, correlationID)); err != nil {
+			return err
+		}
 		switch {
 		case status == StatusArchived:
 			rev := c.Revision + 1
@@ -318,13 +330,7 @@ func (s *Service) ForceCreativeStatus(ctx context.Context, acct Account, creativ
 			return tx.UpsertCreative(ctx, c)
 		case status == StatusApproved || status == StatusRejected:
 			d := events.Decision{AccountID: acct.ID, CreativeID: creativeID, Revision: c.Revision, DecidedBy: events.DecidedByHuman,
-				Reviewer: "comply_test_controller"}
-			if status == StatusRejected {
-				if reason == "" {
-					reason = "rejected through comply_test_controller"
-				}
-				d.Reasons = []events.Reason{{Code: "CREATIVE_REJECTED", Message: reason}}
-			}
+				Reviewer: "comply_test_controller", Reasons: reasons}
 			if err := tx.SetReview(ctx, acct.ID, creativeID, c.Revision, status, d.Reasons); err != nil {
 				return err
 			}

@@ -36,9 +36,29 @@ func (s *Service) ApplyDecision(ctx context.Context, d events.Decision, approved
 			if err := tx.SetReview(ctx, d.AccountID, d.CreativeID, d.Revision, status, d.Reasons); err != nil {
 				return err
 			}
+			by := events.InitiatedByReviewAuto
+			if d.DecidedBy == events.DecidedByHuman {
+				by = events.InitiatedByReviewHuman
+			}
+			if err := tx.Publish(ctx, statusChanged(c, status, by, d.Reasons, now, correlationID)); err != nil {
+				return err
+			}
 		}
 		return s.settleTasks(ctx, tx, d, status, now, correlationID)
 	})
+}
+
+// statusChanged is the lifecycle event of a seller-side move of c to status.
+func statusChanged(c Creative, status, initiatedBy string, reasons []events.Reason, now time.Time, correlationID string) *events.CreativeStatusChangedV1 {
+	ev := &events.CreativeStatusChangedV1{
+		Header:         events.Header{EventID: newEventID(), CorrelationID: correlationID, OccurredAt: now},
+		NotificationID: newID("ntf_"), AccountID: c.AccountID, CreativeID: c.CreativeID, Revision: c.Revision,
+		FromStatus: c.Status, ToStatus: status, InitiatedBy: initiatedBy, Reasons: reasons,
+	}
+	if status == StatusRejected && len(reasons) > 0 {
+		ev.RejectionReason = reasons[0].Message
+	}
+	return ev
 }
 
 // settleTasks records decision d (status approved or rejected) on every task

@@ -84,7 +84,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*sqlx.DB, *postgre
 // Produces lists the events ingest publishes; each needs its stream before
 // the relay runs (an event without a stream would be retried forever).
 func Produces() []events.Event {
-	return []events.Event{&events.CreativeSyncedV1{}, &events.CreativeArchivedV1{}, &events.NotificationRequestedV1{}}
+	return []events.Event{&events.CreativeSyncedV1{}, &events.CreativeArchivedV1{}, &events.NotificationRequestedV1{},
+		&events.CreativeStatusChangedV1{}}
 }
 
 // New connects to Postgres and NATS, migrates, seeds the format registry,
