@@ -152,7 +152,90 @@ func decodeAccountDecl(i int, v json.RawMessage) (creative.AccountDecl, []Error)
 	for j := range errs {
 		errs[j].Recovery = creative.RecoveryOf(errs[j].Code)
 	}
+	if v, ok := m["notification_configs"]; ok && !isNull(v) && len(errs) == 0 {
+		// notification_configs problems fail this account only (AdCP names
+		// them per-account validation failures), so they stay on the entry.
+		subs, serrs := decodeSubscribers(path+".notification_configs", v)
+		decl.Subscribers, decl.Errors = &subs, serrs
+	}
 	return decl, errs
+}
+
+var subscriberIDPattern = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,64}$`)
+
+// decodeSubscribers reads notification_configs[]: each problem is named by
+// its field (…notification_configs[1].event_types[0]).
+func decodeSubscribers(path string, v json.RawMessage) ([]creative.Subscriber, []Error) {
+	var entries []json.RawMessage
+	if json.Unmarshal(v, &entries) != nil {
+		return nil, []Error{{Code: creative.CodeValidation, Field: path, Message: "notification_configs must be an array", Recovery: "correctable"}}
+	}
+	var errs []Error
+	bad := func(code, field, msg string) {
+		errs = append(errs, Error{Code: code, Field: field, Message: msg, Recovery: creative.RecoveryOf(code)})
+	}
+	if len(entries) > creative.MaxSubscribersPerAccount {
+		bad(creative.CodeValidation, path, fmt.Sprintf("at most %d notification_configs per account", creative.MaxSubscribersPerAccount))
+		return nil, errs
+	}
+	subs := make([]creative.Subscriber, 0, len(entries))
+	seen := map[string]int{}
+	for j, e := range entries {
+		at := fmt.Sprintf("%s[%d]", path, j)
+		var raw struct {
+			SubscriberID   *string            `json:"subscriber_id"`
+			URL            *string            `json:"url"`
+			EventTypes     []string           `json:"event_types"`
+			Active         *bool              `json:"active"`
+			Authentication *creative.PushAuth `json:"authentication"`
+		}
+		if json.Unmarshal(e, &raw) != nil {
+			bad(creative.CodeValidation, at, "each notification config is {subscriber_id, url, event_types, active?, authentication?}")
+			continue
+		}
+		sub := creative.Subscriber{Active: raw.Active == nil || *raw.Active, EventTypes: raw.EventTypes, Auth: raw.Authentication}
+		switch {
+		case raw.SubscriberID == nil:
+			bad(creative.CodeInvalidRequest, at+".subscriber_id", "subscriber_id is required")
+		case !subscriberIDPattern.MatchString(*raw.SubscriberID):
+			bad(creative.CodeValidation, at+".subscriber_id", "subscriber_id must be 1-64 characters of A-Z a-z 0-9 _ . : -")
+		default:
+			sub.SubscriberID = *raw.SubscriberID
+			if k, dup := seen[sub.SubscriberID]; dup {
+				bad(creative.CodeValidation, at+".subscriber_id", fmt.Sprintf("subscriber_id %q is already used by %s[%d]", sub.SubscriberID, path, k))
+			}
+			seen[sub.SubscriberID] = j
+		}
+		if raw.URL == nil {
+			bad(creative.CodeInvalidRequest, at+".url", "url is required")
+		} else if u, err := url.Parse(*raw.URL); err != nil || u.Scheme != "https" || u.Hostname() == "" || u.User != nil || len(*raw.URL) > creative.MaxURLLength {
+			bad(creative.CodeInvalidRequest, at+".url", "url must be an absolute https URL without credentials")
+		} else {
+			sub.URL = *raw.URL
+		}
+		if len(raw.EventTypes) == 0 {
+			bad(creative.CodeValidation, at+".event_types", "event_types must name at least one account-level event type")
+		}
+		for k, et := range raw.EventTypes {
+			if !slices.Contains(creative.AccountEventTypes, et) {
+				bad(creative.CodeValidation, fmt.Sprintf("%s.event_types[%d]", at, k),
+					fmt.Sprintf("%q is not an account-level event type; use %s", et, strings.Join(creative.AccountEventTypes, ", ")))
+			}
+		}
+		if a := raw.Authentication; a != nil {
+			if len(a.Schemes) != 1 || (a.Schemes[0] != "Bearer" && a.Schemes[0] != "HMAC-SHA256") {
+				bad(creative.CodeValidation, at+".authentication.schemes", `schemes must be exactly one of ["Bearer"] or ["HMAC-SHA256"]`)
+			}
+			if len(a.Credentials) < 32 || len(a.Credentials) > 4096 {
+				bad(creative.CodeValidation, at+".authentication.credentials", "credentials must be 32 to 4096 characters")
+			}
+		}
+		subs = append(subs, sub)
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return subs, nil
 }
 
 // DecodeListAccounts decodes a list_accounts body (3.0.6

@@ -77,6 +77,13 @@ type AccountDecl struct {
 	Sandbox      bool
 	Billing      string
 	PaymentTerms string
+	// Subscribers is notification_configs: nil leaves the account's set
+	// unchanged, empty removes every subscriber, otherwise it replaces the
+	// set.
+	Subscribers *[]Subscriber
+	// Errors are per-account problems (notification_configs): the entry
+	// fails and nothing of it is applied.
+	Errors []Error
 }
 
 // Key is the entry's natural key.
@@ -119,8 +126,11 @@ type AccountResult struct {
 	PaymentTerms string        `json:"payment_terms,omitempty"`
 	Setup        *AccountSetup `json:"setup,omitempty"`
 	Sandbox      bool          `json:"sandbox,omitempty"`
-	Errors       []Error       `json:"errors,omitempty"`
-	Warnings     []string      `json:"warnings,omitempty"`
+	// NotificationConfigs is the persisted subscriber set after the sync,
+	// credentials omitted (present when the request sent one or any exist).
+	NotificationConfigs []SubscriberView `json:"notification_configs,omitempty"`
+	Errors              []Error          `json:"errors,omitempty"`
+	Warnings            []string         `json:"warnings,omitempty"`
 }
 
 // SyncAccountsResponse is sync_accounts' success branch.
@@ -144,6 +154,8 @@ type AccountWrites struct {
 	Upserts []Account
 	// Closed are the ids delete_missing deactivates.
 	Closed []string
+	// Subscribers replaces the whole subscriber set of each account named.
+	Subscribers map[string][]Subscriber
 }
 
 // accountPlan is the pure outcome of planning a sync_accounts request.
@@ -173,6 +185,12 @@ func planAccounts(p Principal, cmd SyncAccountsCommand, existing []Account, now 
 			Billing: d.Billing, Sandbox: d.Sandbox, AccountScope: accountScope, PaymentTerms: d.PaymentTerms}
 		cur, found := byKey[d.Key()]
 		switch {
+		case len(d.Errors) > 0:
+			res.Action, res.Status, res.Errors = ActionFailed, AccountRejected, d.Errors
+			if found {
+				res.AccountID, res.Name, res.Status = cur.ID, cur.Name, cur.Status
+				res.NotificationConfigs = subscriberViews(cur.Subscribers)
+			}
 		case !found:
 			a := Account{ID: newID("acct_"), PrincipalID: p.ID, Name: accountName(d), BrandDomain: d.BrandDomain,
 				BrandID: d.BrandID, Operator: d.Operator, Sandbox: d.Sandbox, Status: p.AccountApproval,
@@ -182,6 +200,10 @@ func planAccounts(p Principal, cmd SyncAccountsCommand, existing []Account, now 
 			}
 			plan.Writes.Upserts = append(plan.Writes.Upserts, a)
 			res.Action, res.AccountID, res.Name, res.Status = ActionCreated, a.ID, a.Name, a.Status
+			if d.Subscribers != nil {
+				plan.setSubscribers(a.ID, replaceSubscribers(nil, *d.Subscribers))
+				res.NotificationConfigs = subscriberViews(plan.Writes.Subscribers[a.ID])
+			}
 		case cur.Status == AccountRejected || cur.Status == AccountClosed:
 			res.Action, res.AccountID, res.Name, res.Status = ActionFailed, cur.ID, cur.Name, cur.Status
 			res.Billing, res.PaymentTerms = cur.Billing, cur.PaymentTerms
@@ -194,11 +216,23 @@ func planAccounts(p Principal, cmd SyncAccountsCommand, existing []Account, now 
 				next.Push = cmd.Push
 			}
 			res.AccountID, res.Name, res.Status = cur.ID, cur.Name, cur.Status
-			if next.Billing == cur.Billing && next.PaymentTerms == cur.PaymentTerms && next.Declared == cur.Declared && pushEqual(next.Push, cur.Push) {
-				res.Action = ActionUnchanged
-			} else {
+			subs, subsChanged := cur.Subscribers, false
+			if d.Subscribers != nil {
+				subs = replaceSubscribers(cur.Subscribers, *d.Subscribers)
+				subsChanged = !subscribersEqual(subs, cur.Subscribers)
+			}
+			res.NotificationConfigs = subscriberViews(subs)
+			accountChanged := next.Billing != cur.Billing || next.PaymentTerms != cur.PaymentTerms || next.Declared != cur.Declared ||
+				!pushEqual(next.Push, cur.Push)
+			if accountChanged {
 				next.UpdatedAt = now
 				plan.Writes.Upserts = append(plan.Writes.Upserts, next)
+			}
+			if subsChanged {
+				plan.setSubscribers(cur.ID, subs)
+			}
+			res.Action = ActionUnchanged
+			if accountChanged || subsChanged {
 				res.Action = ActionUpdated
 			}
 		}
@@ -215,6 +249,16 @@ func planAccounts(p Principal, cmd SyncAccountsCommand, existing []Account, now 
 		}
 	}
 	return plan
+}
+
+func (p *accountPlan) setSubscribers(accountID string, subs []Subscriber) {
+	if p.Writes.Subscribers == nil {
+		p.Writes.Subscribers = map[string][]Subscriber{}
+	}
+	if subs == nil {
+		subs = []Subscriber{}
+	}
+	p.Writes.Subscribers[accountID] = subs
 }
 
 // accountName is the display name of a declared account.
@@ -319,6 +363,9 @@ type ListedAccount struct {
 	PaymentTerms string        `json:"payment_terms,omitempty"`
 	Setup        *AccountSetup `json:"setup,omitempty"`
 	Sandbox      bool          `json:"sandbox,omitempty"`
+	// NotificationConfigs is the account's subscriber set, credentials
+	// omitted (present when it has any).
+	NotificationConfigs []SubscriberView `json:"notification_configs,omitempty"`
 }
 
 // AccountsPagination is core/pagination-response.json for list_accounts.
@@ -366,7 +413,8 @@ func (s *Service) ListAccounts(ctx context.Context, p Principal, q AccountsQuery
 
 func listedAccount(a Account) ListedAccount {
 	l := ListedAccount{AccountID: a.ID, Name: a.Name, Status: a.Status, Operator: a.Operator, Billing: a.Billing,
-		AccountScope: accountScope, PaymentTerms: a.PaymentTerms, Sandbox: a.Sandbox}
+		AccountScope: accountScope, PaymentTerms: a.PaymentTerms, Sandbox: a.Sandbox,
+		NotificationConfigs: subscriberViews(a.Subscribers)}
 	if l.Name == "" {
 		l.Name = a.ID
 	}

@@ -88,3 +88,28 @@ func TestAccountLifecycle(t *testing.T) {
 		t.Error("a list_creatives cursor was accepted")
 	}
 }
+
+func TestReplaceSubscribersKeepsProofOnlyForTheSameRegistration(t *testing.T) {
+	proven := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	current := []Subscriber{
+		{SubscriberID: "a", URL: "https://a.example/h", EventTypes: []string{"creative.status_changed"}, Active: true, ProvenAt: &proven},
+		{SubscriberID: "b", URL: "https://b.example/h", EventTypes: []string{"creative.status_changed"}, Active: true, ProvenAt: &proven},
+		{SubscriberID: "gone", URL: "https://g.example/h", EventTypes: []string{"creative.purged"}, Active: true, ProvenAt: &proven},
+	}
+	sent := []Subscriber{
+		{SubscriberID: "a", URL: "https://a.example/h", EventTypes: []string{"creative.status_changed"}, Active: false},
+		{SubscriberID: "b", URL: "https://b.example/other", EventTypes: []string{"creative.status_changed"}, Active: true},
+		{SubscriberID: "c", URL: "https://c.example/h", EventTypes: []string{"creative.purged"}, Active: true},
+	}
+	got := replaceSubscribers(current, sent)
+	if len(got) != 3 || got[0].ProvenAt == nil || got[1].ProvenAt != nil || got[2].ProvenAt != nil {
+		t.Fatalf("replaced: %+v", got)
+	}
+	views := subscriberViews(got)
+	if views[0].Active || views[1].Active || views[2].Active {
+		t.Errorf("paused or unproven subscribers echoed active: %+v", views)
+	}
+	if subscribersEqual(got, current) || !subscribersEqual(got, replaceSubscribers(got, sent)) {
+		t.Error("subscribersEqual")
+	}
+}

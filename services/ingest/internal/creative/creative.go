@@ -59,6 +59,8 @@ type Account struct {
 	// Push is the sync_accounts push_notification_config for status changes.
 	Push      *PushConfig
 	UpdatedAt time.Time
+	// Subscribers are its notification_configs (loaded where needed).
+	Subscribers []Subscriber
 }
 
 // Key is the account's natural key.

@@ -135,8 +135,10 @@ func (s *Store) ListAccounts(ctx context.Context, q creative.AccountsQuery) (cre
 			return creative.AccountsPage{}, fmt.Errorf("counting accounts: %w", err)
 		}
 	}
-	page.Accounts, err = accountsOf(plain)
-	return page, err
+	if page.Accounts, err = accountsOf(plain); err != nil {
+		return page, err
+	}
+	return page, withSubscribers(ctx, s.db, page.Accounts)
 }
 
 const countAccounts = `SELECT count(*) FROM accounts
@@ -161,7 +163,11 @@ func (t *txn) LockAccounts(ctx context.Context, principalID string) ([]creative.
 	if err := t.tx.SelectContext(ctx, &rows, principalAccounts, principalID); err != nil {
 		return nil, fmt.Errorf("reading accounts: %w", err)
 	}
-	return accountsOf(rows)
+	accounts, err := accountsOf(rows)
+	if err != nil {
+		return nil, err
+	}
+	return accounts, withSubscribers(ctx, t.tx, accounts)
 }
 
 // upsertAccounts writes created and changed accounts in one statement.
@@ -217,7 +223,7 @@ func (t *txn) CommitAccounts(ctx context.Context, principalID string, w creative
 			return fmt.Errorf("closing accounts: %w", err)
 		}
 	}
-	return nil
+	return t.replaceSubscribers(ctx, w.Subscribers)
 }
 
 const provisionAccount = `
@@ -254,4 +260,90 @@ const setAccountStatus = `UPDATE accounts SET status = $2, updated_at = $3 WHERE
 func (t *txn) SetAccountStatus(ctx context.Context, accountID, status string, at time.Time) error {
 	_, err := t.tx.ExecContext(ctx, setAccountStatus, accountID, status, at)
 	return err
+}
+
+// subscribersOf reads the notification configs of the given accounts.
+const subscribersOf = `SELECT account_id, subscriber_id, url, event_types, active, authentication, proven_at
+FROM account_notification_configs WHERE account_id = ANY($1) ORDER BY account_id, subscriber_id`
+
+type subscriberRow struct {
+	AccountID    string         `db:"account_id"`
+	SubscriberID string         `db:"subscriber_id"`
+	URL          string         `db:"url"`
+	EventTypes   pq.StringArray `db:"event_types"`
+	Active       bool           `db:"active"`
+	Auth         []byte         `db:"authentication"`
+	ProvenAt     *time.Time     `db:"proven_at"`
+}
+
+// withSubscribers fills in each account's subscribers with one query.
+func withSubscribers(ctx context.Context, q sqlxQuerier, accounts []creative.Account) error {
+	if len(accounts) == 0 {
+		return nil
+	}
+	ids := make([]string, len(accounts))
+	at := make(map[string]int, len(accounts))
+	for i, a := range accounts {
+		ids[i], at[a.ID] = a.ID, i
+	}
+	var rows []subscriberRow
+	if err := q.SelectContext(ctx, &rows, subscribersOf, pq.Array(ids)); err != nil {
+		return fmt.Errorf("reading notification configs: %w", err)
+	}
+	for _, r := range rows {
+		s := creative.Subscriber{SubscriberID: r.SubscriberID, URL: r.URL, EventTypes: []string(r.EventTypes), Active: r.Active, ProvenAt: r.ProvenAt}
+		if len(r.Auth) > 0 && string(r.Auth) != "null" {
+			s.Auth = &creative.PushAuth{}
+			if err := json.Unmarshal(r.Auth, s.Auth); err != nil {
+				return fmt.Errorf("notification config %s/%s: %w", r.AccountID, r.SubscriberID, err)
+			}
+		}
+		i := at[r.AccountID]
+		accounts[i].Subscribers = append(accounts[i].Subscribers, s)
+	}
+	return nil
+}
+
+// sqlxQuerier is what withSubscribers needs of a DB or a transaction.
+type sqlxQuerier interface {
+	SelectContext(ctx context.Context, dest any, query string, args ...any) error
+}
+
+// deleteSubscribers and insertSubscribers replace the sets of the accounts
+// named, two statements whatever their number.
+const deleteSubscribers = `DELETE FROM account_notification_configs WHERE account_id = ANY($1)`
+
+const insertSubscribers = `
+INSERT INTO account_notification_configs (account_id, subscriber_id, url, event_types, active, authentication, proven_at, updated_at)
+SELECT account_id, subscriber_id, url, ARRAY(SELECT jsonb_array_elements_text(event_types)), active, authentication, proven_at, now()
+FROM jsonb_to_recordset($1::jsonb) AS r(account_id text, subscriber_id text, url text, event_types jsonb, active boolean,
+    authentication jsonb, proven_at timestamptz)`
+
+type subscriberIn struct {
+	AccountID    string             `json:"account_id"`
+	SubscriberID string             `json:"subscriber_id"`
+	URL          string             `json:"url"`
+	EventTypes   []string           `json:"event_types"`
+	Active       bool               `json:"active"`
+	Auth         *creative.PushAuth `json:"authentication"`
+	ProvenAt     *time.Time         `json:"proven_at"`
+}
+
+func (t *txn) replaceSubscribers(ctx context.Context, sets map[string][]creative.Subscriber) error {
+	if len(sets) == 0 {
+		return nil
+	}
+	ids := make([]string, 0, len(sets))
+	var rows []subscriberIn
+	for id, subs := range sets {
+		ids = append(ids, id)
+		for _, s := range subs {
+			rows = append(rows, subscriberIn{AccountID: id, SubscriberID: s.SubscriberID, URL: s.URL, EventTypes: s.EventTypes,
+				Active: s.Active, Auth: s.Auth, ProvenAt: s.ProvenAt})
+		}
+	}
+	if _, err := t.tx.ExecContext(ctx, deleteSubscribers, pq.Array(ids)); err != nil {
+		return fmt.Errorf("replacing notification configs: %w", err)
+	}
+	return t.execRecords(ctx, "notification configs", insertSubscribers, rows, len(rows))
 }

@@ -452,3 +452,83 @@ func TestCapabilitiesDeclareTheAccountModel(t *testing.T) {
 	}
 	adcptest.Validate(t, "protocol/get-adcp-capabilities-response.json", b)
 }
+
+func TestNotificationConfigsReplaceAsASetAndRefusePerAccount(t *testing.T) {
+	s := startIngest(t)
+	sub := func(id, url string, types ...any) map[string]any {
+		return map[string]any{"subscriber_id": id, "url": url, "event_types": types}
+	}
+	withSubs := func(d map[string]any, subs ...any) map[string]any {
+		d["notification_configs"] = append([]any{}, subs...)
+		return d
+	}
+	echoed := func(body []byte) string { return string(body) }
+
+	// Two subscribers, one with legacy HMAC: stored, echoed without
+	// credentials, and not active until the endpoint proves control.
+	hmac := sub("audit-bus", "https://audit.buyer.example/adcp", "creative.status_changed", "creative.purged")
+	hmac["authentication"] = map[string]any{"schemes": []string{"HMAC-SHA256"}, "credentials": strings.Repeat("s", 40)}
+	req := syncAccountsReq(withSubs(decl("subs.example", "subs.example"),
+		sub("buyer-primary", "https://buyer.example/hooks", "creative.status_changed"), hmac))
+	st, b := s.do("POST", "/api/v1/accounts/sync", s.key, jsonOf(req))
+	if st != http.StatusOK || strings.Contains(echoed(b), strings.Repeat("s", 40)) || !strings.Contains(echoed(b), `"subscriber_id":"audit-bus"`) ||
+		strings.Contains(echoed(b), `"active":true`) {
+		t.Fatalf("first registration: %d %s", st, b)
+	}
+	adcptest.Validate(t, syncAccountsResponse, b)
+	var id string
+	must(t, s.db.Get(&id, `SELECT account_id FROM accounts WHERE brand_domain = 'subs.example'`))
+	subscribers := func() []string {
+		var ids []string
+		must(t, s.db.Select(&ids, `SELECT subscriber_id FROM account_notification_configs WHERE account_id = $1 ORDER BY 1`, id))
+		return ids
+	}
+	if got := strings.Join(subscribers(), ","); got != "audit-bus,buyer-primary" {
+		t.Fatalf("stored %s", got)
+	}
+
+	// Omitted: unchanged. A full array replaces the set (no merge).
+	_, out := s.syncAccounts(s.key, syncAccountsReq(decl("subs.example", "subs.example")))
+	if out.Accounts[0].Action != "unchanged" || len(subscribers()) != 2 {
+		t.Errorf("omitted configs: %+v %v", out.Accounts[0], subscribers())
+	}
+	_, out = s.syncAccounts(s.key, syncAccountsReq(withSubs(decl("subs.example", "subs.example"),
+		sub("dx-team", "https://dx.buyer.example/hooks", "creative.status_changed"))))
+	if out.Accounts[0].Action != "updated" || strings.Join(subscribers(), ",") != "dx-team" {
+		t.Errorf("replacement: %+v %v", out.Accounts[0], subscribers())
+	}
+
+	// Refusals fail the account entry with the field named and leave the
+	// previous set as it was; a good entry next to it still applies.
+	for _, tc := range []struct {
+		subs  []any
+		field string
+	}{
+		{[]any{sub("a", "https://x.example/h", "scheduled")}, "accounts[0].notification_configs[0].event_types[0]"},
+		{[]any{sub("a", "https://x.example/h", "creative.status_changed", "account.status_changed")}, "accounts[0].notification_configs[0].event_types[1]"},
+		{[]any{sub("a", "http://x.example/h", "creative.status_changed")}, "accounts[0].notification_configs[0].url"},
+		{[]any{sub("a", "https://x.example/h", "creative.status_changed"), sub("a", "https://y.example/h", "creative.purged")}, "accounts[0].notification_configs[1].subscriber_id"},
+		{[]any{sub("a b", "https://x.example/h", "creative.status_changed")}, "accounts[0].notification_configs[0].subscriber_id"},
+	} {
+		st, out := s.syncAccounts(s.key, syncAccountsReq(withSubs(decl("subs.example", "subs.example"), tc.subs...), decl("other.example", "other.example")))
+		a := out.Accounts[0]
+		if st != http.StatusOK || a.Action != "failed" || len(a.Errors) == 0 || a.Errors[0].Field != tc.field ||
+			out.Accounts[1].Action == "failed" {
+			t.Errorf("%s: %d %+v", tc.field, st, out.Accounts)
+		}
+		if got := strings.Join(subscribers(), ","); got != "dx-team" {
+			t.Errorf("%s: a failed replacement changed the set to %s", tc.field, got)
+		}
+	}
+
+	// list_accounts shows the set, credentials never; [] removes it.
+	_, body := s.do("POST", "/api/v1/accounts/list", s.key, jsonOf(map[string]any{"account": map[string]any{"account_id": id}}))
+	if !strings.Contains(string(body), `"subscriber_id":"dx-team"`) {
+		t.Errorf("list_accounts: %s", body)
+	}
+	adcptest.Validate(t, listAccountsResponse, body)
+	_, out = s.syncAccounts(s.key, syncAccountsReq(withSubs(decl("subs.example", "subs.example"))))
+	if out.Accounts[0].Action != "updated" || len(subscribers()) != 0 {
+		t.Errorf("empty set: %+v %v", out.Accounts[0], subscribers())
+	}
+}
