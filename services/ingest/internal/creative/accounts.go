@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"example.com/creativesync/events"
 )
 
 // This file is the accounts side of AdCP 3.0 (sync_accounts, list_accounts):
@@ -486,26 +488,69 @@ func (s *Service) ForceAccountStatus(ctx context.Context, p Principal, accountID
 
 // SetAccountStatus moves an account of principalID along the lifecycle
 // (an operator's approval, or the test controller). A forbidden edge is
-// INVALID_TRANSITION with the current state.
+// INVALID_TRANSITION with the current state. When the sync that declared
+// the account gave a push_notification_config, the change is sent there
+// (sync_accounts' async notification: brand, operator, status, account_id)
+// in the same transaction.
 func (s *Service) SetAccountStatus(ctx context.Context, principalID, accountID, status string) (string, error) {
 	var previous string
 	err := s.store.InTx(ctx, func(tx Tx) error {
-		prev, err := tx.AccountStatusForUpdate(ctx, principalID, accountID)
+		a, err := tx.AccountForUpdate(ctx, principalID, accountID)
 		if errors.Is(err, ErrNotFound) {
 			return controllerErr(ControllerNotFound, "account %s not found", accountID)
 		}
 		if err != nil {
 			return err
 		}
-		previous = prev
-		if prev == status {
+		previous = a.Status
+		if a.Status == status {
 			return nil
 		}
-		if !CanTransitionAccount(prev, status) {
-			return &ControllerError{Code: ControllerInvalidTransition, CurrentState: prev,
-				Detail: fmt.Sprintf("account %s cannot go from %s to %s", accountID, prev, status)}
+		if !CanTransitionAccount(a.Status, status) {
+			return &ControllerError{Code: ControllerInvalidTransition, CurrentState: a.Status,
+				Detail: fmt.Sprintf("account %s cannot go from %s to %s", accountID, a.Status, status)}
 		}
-		return tx.SetAccountStatus(ctx, accountID, status, s.now())
+		now := s.now()
+		if err := tx.SetAccountStatus(ctx, accountID, status, now); err != nil {
+			return err
+		}
+		if a.Push == nil {
+			return nil
+		}
+		a.Status = status
+		ev, err := accountWebhook(a, now, "")
+		if err != nil {
+			return err
+		}
+		return tx.Publish(ctx, ev)
 	})
 	return previous, err
+}
+
+// AccountNotification is the body sync_accounts' push_notification_config
+// receives when an account's status changes.
+type AccountNotification struct {
+	IdempotencyKey string    `json:"idempotency_key"`
+	AccountID      string    `json:"account_id"`
+	Brand          BrandRef  `json:"brand"`
+	Operator       string    `json:"operator"`
+	Status         string    `json:"status"`
+	Timestamp      time.Time `json:"timestamp"`
+}
+
+func accountWebhook(a Account, now time.Time, correlationID string) (*events.NotificationRequestedV1, error) {
+	key := newID("whk_")
+	body, err := json.Marshal(AccountNotification{IdempotencyKey: key, AccountID: a.ID,
+		Brand: BrandRef{Domain: a.BrandDomain, BrandID: a.BrandID}, Operator: a.Operator, Status: a.Status, Timestamp: now})
+	if err != nil {
+		return nil, fmt.Errorf("encoding the status notification of account %s: %w", a.ID, err)
+	}
+	ev := &events.NotificationRequestedV1{
+		Header:         events.Header{EventID: newEventID(), CorrelationID: correlationID, OccurredAt: now},
+		IdempotencyKey: key, AccountID: a.ID, Kind: "account_status", URL: a.Push.URL, Token: a.Push.Token, Payload: body,
+	}
+	if au := a.Push.Authentication; au != nil && len(au.Schemes) == 1 {
+		ev.Auth = &events.WebhookAuth{Scheme: au.Schemes[0], Credentials: au.Credentials}
+	}
+	return ev, nil
 }

@@ -55,7 +55,7 @@ type Tx interface {
 	// ProvisionAccount inserts a, unless the principal already has an
 	// account with its natural key; either way it returns the stored one.
 	ProvisionAccount(ctx context.Context, a Account) (Account, error)
-	AccountStatusForUpdate(ctx context.Context, principalID, accountID string) (string, error)
+	AccountForUpdate(ctx context.Context, principalID, accountID string) (Account, error)
 	SetAccountStatus(ctx context.Context, accountID, status string, at time.Time) error
 
 	// Single-creative operations (review decisions, the test controller).

@@ -247,12 +247,14 @@ func (t *txn) ProvisionAccount(ctx context.Context, a creative.Account) (creativ
 	return r.domain()
 }
 
-const accountStatusForUpdate = `SELECT status FROM accounts WHERE principal_id = $1 AND account_id = $2 FOR UPDATE`
+const accountForUpdate = `SELECT ` + accountColumns + ` FROM accounts WHERE principal_id = $1 AND account_id = $2 FOR UPDATE`
 
-func (t *txn) AccountStatusForUpdate(ctx context.Context, principalID, accountID string) (string, error) {
-	var st string
-	err := t.tx.QueryRowContext(ctx, accountStatusForUpdate, principalID, accountID).Scan(&st)
-	return st, notFound(err)
+func (t *txn) AccountForUpdate(ctx context.Context, principalID, accountID string) (creative.Account, error) {
+	var r accountRow
+	if err := t.tx.GetContext(ctx, &r, accountForUpdate, principalID, accountID); err != nil {
+		return creative.Account{}, notFound(err)
+	}
+	return r.domain()
 }
 
 const setAccountStatus = `UPDATE accounts SET status = $2, updated_at = $3 WHERE account_id = $1`

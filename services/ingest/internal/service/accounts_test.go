@@ -6,7 +6,10 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
+	"example.com/creativesync/events"
+	"example.com/creativesync/platform/servicetest"
 	"example.com/creativesync/services/ingest/internal/adcptest"
 	"example.com/creativesync/services/ingest/internal/creative"
 )
@@ -530,5 +533,41 @@ func TestNotificationConfigsReplaceAsASetAndRefusePerAccount(t *testing.T) {
 	_, out = s.syncAccounts(s.key, syncAccountsReq(withSubs(decl("subs.example", "subs.example"))))
 	if out.Accounts[0].Action != "updated" || len(subscribers()) != 0 {
 		t.Errorf("empty set: %+v %v", out.Accounts[0], subscribers())
+	}
+}
+
+// An operator's approval of a pending account is pushed to the
+// push_notification_config of the sync that declared it.
+func TestApprovalIsPushedToTheSyncsNotificationConfig(t *testing.T) {
+	s := startIngest(t)
+	ctx := context.Background()
+	must(t, s.svc.Store.SetAccountApproval(ctx, "buyer", creative.ApprovalPending))
+	req := syncAccountsReq(decl("pending.example", "agency.example"))
+	req["push_notification_config"] = map[string]any{"url": "https://buyer.example/hooks/accounts", "token": "0123456789abcdef"}
+	_, out := s.syncAccounts(s.key, req)
+	id := out.Accounts[0].AccountID
+	if out.Accounts[0].Status != "pending_approval" {
+		t.Fatalf("sync: %+v", out.Accounts[0])
+	}
+	if _, err := s.svc.Domain.SetAccountStatus(ctx, "buyer", id, "active"); err != nil {
+		t.Fatal(err)
+	}
+	servicetest.EventuallyTrue(t, within, "the approval notification", func() bool { return s.bk.Count("notification_requested_v1") == 1 })
+	var note events.NotificationRequestedV1
+	s.lastEvent("notification_requested_v1", &note)
+	var body creative.AccountNotification
+	must(t, json.Unmarshal(note.Payload, &body))
+	if note.Kind != "account_status" || note.URL != "https://buyer.example/hooks/accounts" || note.Token != "0123456789abcdef" ||
+		body.AccountID != id || body.Status != "active" || body.Brand.Domain != "pending.example" || body.Operator != "agency.example" ||
+		body.IdempotencyKey != note.IdempotencyKey {
+		t.Errorf("notification %+v payload %+v", note, body)
+	}
+	// Without a push config nothing is sent.
+	if _, err := s.svc.Domain.SetAccountStatus(ctx, "buyer", "acct_1", "suspended"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // the outbox polls every 10 ms
+	if n := s.bk.Count("notification_requested_v1"); n != 1 {
+		t.Errorf("%d notifications", n)
 	}
 }
