@@ -389,7 +389,17 @@ func TestListAccountsFiltersAndPagesOnlyTheCallers(t *testing.T) {
 	if st != http.StatusOK || !strings.Contains(string(b), `"has_more":true`) {
 		t.Errorf("GET: %d %s", st, b)
 	}
-	res, body := call(t, s.mcpSession(s.key), "list_accounts", map[string]any{"context": map[string]any{"correlation_id": "mcp"}})
+	cs := s.mcpSession(s.key)
+	res, body := call(t, cs, "sync_accounts", syncAccountsReq(decl("mcp.example", "mcp.example")))
+	if res.IsError || !strings.Contains(string(body), `"action":"created"`) {
+		t.Errorf("MCP sync_accounts: %s", body)
+	}
+	adcptest.Validate(t, syncAccountsResponse, body)
+	res, body = call(t, cs, "sync_accounts", map[string]any{"accounts": []any{}})
+	if !res.IsError || !strings.Contains(string(body), `"field":"idempotency_key"`) {
+		t.Errorf("MCP sync_accounts without a key: %s", body)
+	}
+	res, body = call(t, cs, "list_accounts", map[string]any{"context": map[string]any{"correlation_id": "mcp"}})
 	if res.IsError || !strings.Contains(string(body), `"correlation_id":"mcp"`) {
 		t.Errorf("MCP list_accounts: %s", body)
 	}
