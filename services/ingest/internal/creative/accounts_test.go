@@ -1,8 +1,11 @@
 package creative
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
+
+	"example.com/creativesync/events"
 )
 
 func TestPlanAccounts(t *testing.T) {
@@ -111,5 +114,36 @@ func TestReplaceSubscribersKeepsProofOnlyForTheSameRegistration(t *testing.T) {
 	}
 	if subscribersEqual(got, current) || !subscribersEqual(got, replaceSubscribers(got, sent)) {
 		t.Error("subscribersEqual")
+	}
+}
+
+func TestLifecycleWebhooksOnlyForRepresentableTransitions(t *testing.T) {
+	proven := time.Now()
+	subs := []Subscriber{{SubscriberID: "s", URL: "https://s.example/h", EventTypes: []string{EventCreativeStatusChanged}, Active: true, ProvenAt: &proven}}
+	for _, tc := range []struct {
+		from, to, reason string
+		fires            bool
+	}{
+		{StatusPendingReview, StatusApproved, "review_passed", true},
+		{StatusPendingReview, StatusRejected, "review_failure", true},
+		{StatusApproved, StatusRejected, "policy_revocation", true},
+		{StatusApproved, StatusArchived, "seller_archive", true},
+		{StatusApproved, StatusPendingReview, "seller_rereview", true},
+		{StatusRejected, StatusProcessing, "", false}, // no webhook form for a move out of rejected
+		{StatusArchived, StatusApproved, "", false},
+	} {
+		ev := &events.CreativeStatusChangedV1{NotificationID: "ntf_1", AccountID: "a", CreativeID: "c", FromStatus: tc.from, ToStatus: tc.to,
+			InitiatedBy: events.InitiatedBySeller}
+		hooks, err := lifecycleWebhooks(ev, subs, proven)
+		if err != nil || (len(hooks) == 1) != tc.fires {
+			t.Errorf("%s → %s: %d hooks, %v", tc.from, tc.to, len(hooks), err)
+			continue
+		}
+		if tc.fires {
+			var body StatusChangedWebhook
+			if err := json.Unmarshal(hooks[0].(*events.NotificationRequestedV1).Payload, &body); err != nil || body.ReasonCode != tc.reason || body.Initiator != "seller" {
+				t.Errorf("%s → %s: %+v %v", tc.from, tc.to, body, err)
+			}
+		}
 	}
 }

@@ -56,6 +56,8 @@ type Tx interface {
 	// account with its natural key; either way it returns the stored one.
 	ProvisionAccount(ctx context.Context, a Account) (Account, error)
 	AccountForUpdate(ctx context.Context, principalID, accountID string) (Account, error)
+	// Subscribers returns an account's notification configs.
+	Subscribers(ctx context.Context, accountID string) ([]Subscriber, error)
 	SetAccountStatus(ctx context.Context, accountID, status string, at time.Time) error
 
 	// Single-creative operations (review decisions, the test controller).

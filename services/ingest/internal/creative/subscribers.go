@@ -1,8 +1,14 @@
 package creative
 
 import (
+	"context"
+	"encoding/json"
+	"fmt"
 	"slices"
 	"time"
+	"unicode/utf8"
+
+	"example.com/creativesync/events"
 )
 
 // This file holds AdCP 3.1 account-level webhook subscribers
@@ -97,4 +103,121 @@ func subscriberViews(subs []Subscriber) []SubscriberView {
 		}
 	}
 	return out
+}
+
+// EventCreativeStatusChanged is the notification type of lifecycle
+// webhooks (notification-type.json).
+const EventCreativeStatusChanged = "creative.status_changed"
+
+// StatusChangedWebhook is creative/creative-status-changed-webhook.json
+// (AdCP 3.1).
+type StatusChangedWebhook struct {
+	IdempotencyKey   string            `json:"idempotency_key"`
+	NotificationID   string            `json:"notification_id"`
+	NotificationType string            `json:"notification_type"`
+	FiredAt          time.Time         `json:"fired_at"`
+	SubscriberID     string            `json:"subscriber_id"`
+	AccountID        string            `json:"account_id"`
+	CreativeID       string            `json:"creative_id"`
+	Transition       WebhookTransition `json:"transition"`
+	ReasonCode       string            `json:"reason_code"`
+	ReasonDetail     string            `json:"reason_detail,omitempty"`
+	Initiator        string            `json:"initiator"`
+}
+
+// WebhookTransition is the webhook's transition object.
+type WebhookTransition struct {
+	From       string    `json:"from"`
+	To         string    `json:"to"`
+	ObservedAt time.Time `json:"observed_at"`
+}
+
+// webhookFrom are the from-states the webhook schema can carry; a
+// transition out of any other state (a controller moving a rejected or
+// archived creative) has no webhook form and is not fired.
+var webhookFrom = []string{StatusProcessing, StatusPendingReview, StatusApproved, "suspended"}
+
+// reasonCode picks creative-event-reason-code.json's value for a
+// transition.
+func reasonCode(from, to string) string {
+	switch {
+	case to == StatusApproved:
+		return "review_passed"
+	case to == StatusRejected && from == StatusProcessing:
+		return "processing_failure"
+	case to == StatusRejected && from == StatusApproved:
+		return "policy_revocation"
+	case to == StatusRejected:
+		return "review_failure"
+	case to == StatusPendingReview:
+		return "seller_rereview"
+	case to == StatusArchived:
+		return "seller_archive"
+	default:
+		return "policy_revocation"
+	}
+}
+
+// lifecycleWebhooks turns one lifecycle event into a webhook per
+// subscriber that asked for creative.status_changed and is active and
+// proven. Every fire gets its own idempotency_key (the notifier keeps it
+// across retries); the notification_id is the transition's, shared by all.
+func lifecycleWebhooks(ev *events.CreativeStatusChangedV1, subs []Subscriber, now time.Time) ([]events.Event, error) {
+	if !slices.Contains(webhookFrom, ev.FromStatus) {
+		return nil, nil
+	}
+	initiator := "seller"
+	if ev.InitiatedBy == events.InitiatedByReviewAuto {
+		initiator = "system"
+	}
+	var out []events.Event
+	for _, sub := range subs {
+		if !sub.Active || sub.ProvenAt == nil || !slices.Contains(sub.EventTypes, EventCreativeStatusChanged) {
+			continue
+		}
+		key := newID("whk_")
+		body, err := json.Marshal(StatusChangedWebhook{
+			IdempotencyKey: key, NotificationID: ev.NotificationID, NotificationType: EventCreativeStatusChanged,
+			FiredAt: now, SubscriberID: sub.SubscriberID, AccountID: ev.AccountID, CreativeID: ev.CreativeID,
+			Transition: WebhookTransition{From: ev.FromStatus, To: ev.ToStatus, ObservedAt: ev.OccurredAt},
+			ReasonCode: reasonCode(ev.FromStatus, ev.ToStatus), ReasonDetail: truncate(ev.RejectionReason, 500), Initiator: initiator,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("encoding the lifecycle webhook of %s: %w", ev.CreativeID, err)
+		}
+		n := &events.NotificationRequestedV1{
+			Header:         events.Header{EventID: newEventID(), CorrelationID: ev.CorrelationID, OccurredAt: now},
+			IdempotencyKey: key, AccountID: ev.AccountID, Kind: EventCreativeStatusChanged, URL: sub.URL, Payload: body,
+		}
+		if a := sub.Auth; a != nil && len(a.Schemes) == 1 {
+			n.Auth = &events.WebhookAuth{Scheme: a.Schemes[0], Credentials: a.Credentials}
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// truncate cuts s to at most n bytes on a rune boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// publishTransition publishes a seller-side transition on the lifecycle
+// topic and, in the same transaction, the account subscribers' webhooks.
+func publishTransition(ctx context.Context, tx Tx, ev *events.CreativeStatusChangedV1) error {
+	subs, err := tx.Subscribers(ctx, ev.AccountID)
+	if err != nil {
+		return err
+	}
+	hooks, err := lifecycleWebhooks(ev, subs, ev.OccurredAt)
+	if err != nil {
+		return err
+	}
+	return tx.Publish(ctx, append([]events.Event{ev}, hooks...)...)
 }

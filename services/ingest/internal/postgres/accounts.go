@@ -349,3 +349,11 @@ func (t *txn) replaceSubscribers(ctx context.Context, sets map[string][]creative
 	}
 	return t.execRecords(ctx, "notification configs", insertSubscribers, rows, len(rows))
 }
+
+func (t *txn) Subscribers(ctx context.Context, accountID string) ([]creative.Subscriber, error) {
+	accounts := []creative.Account{{ID: accountID}}
+	if err := withSubscribers(ctx, t.tx, accounts); err != nil {
+		return nil, err
+	}
+	return accounts[0].Subscribers, nil
+}
