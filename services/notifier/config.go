@@ -5,9 +5,9 @@ import (
 	"time"
 
 	"example.com/creativesync/platform/config"
+	"example.com/creativesync/platform/signing"
 	"example.com/creativesync/services/notifier/internal/notify"
 	"example.com/creativesync/services/notifier/internal/service"
-	"example.com/creativesync/services/notifier/internal/signing"
 )
 
 // Config is the notifier's configuration, read from the environment.

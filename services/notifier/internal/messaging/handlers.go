@@ -12,8 +12,8 @@ import (
 
 	"example.com/creativesync/events"
 	"example.com/creativesync/platform/broker"
+	"example.com/creativesync/platform/signing"
 	"example.com/creativesync/services/notifier/internal/notify"
-	"example.com/creativesync/services/notifier/internal/signing"
 )
 
 // HandlerNotificationRequested names the durable consumer

@@ -11,8 +11,8 @@ import (
 
 	"example.com/creativesync/events"
 	"example.com/creativesync/platform/apperr"
+	"example.com/creativesync/platform/signing"
 	"example.com/creativesync/services/notifier/internal/notify"
-	"example.com/creativesync/services/notifier/internal/signing"
 )
 
 var now = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)

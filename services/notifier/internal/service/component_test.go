@@ -20,9 +20,9 @@ import (
 	"example.com/creativesync/platform/natstest"
 	"example.com/creativesync/platform/pgtest"
 	"example.com/creativesync/platform/servicetest"
+	"example.com/creativesync/platform/signing"
 	"example.com/creativesync/services/notifier/internal/notify"
 	"example.com/creativesync/services/notifier/internal/service"
-	"example.com/creativesync/services/notifier/internal/signing"
 )
 
 const adminToken = "test-admin-token"

@@ -16,11 +16,11 @@ import (
 	"example.com/creativesync/platform/httpserver"
 	"example.com/creativesync/platform/lifecycle"
 	"example.com/creativesync/platform/pgdb"
+	"example.com/creativesync/platform/signing"
 	"example.com/creativesync/services/notifier/internal/httpapi"
 	"example.com/creativesync/services/notifier/internal/messaging"
 	"example.com/creativesync/services/notifier/internal/notify"
 	"example.com/creativesync/services/notifier/internal/postgres"
-	"example.com/creativesync/services/notifier/internal/signing"
 	"example.com/creativesync/services/notifier/internal/webhook"
 )
 

@@ -9,8 +9,8 @@ import (
 	"net/http"
 	"time"
 
+	"example.com/creativesync/platform/signing"
 	"example.com/creativesync/services/notifier/internal/notify"
-	"example.com/creativesync/services/notifier/internal/signing"
 )
 
 // MaxResponseBytes is how much of a receiver's answer is read. The body is

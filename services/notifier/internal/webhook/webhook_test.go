@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"example.com/creativesync/platform/signing"
 	"example.com/creativesync/services/notifier/internal/notify"
-	"example.com/creativesync/services/notifier/internal/signing"
 	"example.com/creativesync/services/notifier/internal/webhook"
 )
 

@@ -7,7 +7,7 @@ import (
 	"io"
 	"testing"
 
-	"example.com/creativesync/services/notifier/internal/signing"
+	"example.com/creativesync/platform/signing"
 )
 
 // hasDuplicateKey is a slow, obviously correct reference for CheckPayload.

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"example.com/creativesync/services/notifier/internal/signing"
+	"example.com/creativesync/platform/signing"
 )
 
 func readJSON(t *testing.T, path string, v any) {
