@@ -1,9 +1,11 @@
 package main
 
 import (
+	"crypto/ed25519"
 	"time"
 
 	"example.com/creativesync/platform/config"
+	"example.com/creativesync/platform/signing"
 	"example.com/creativesync/services/ingest/internal/service"
 )
 
@@ -33,6 +35,15 @@ type Config struct {
 	// staging one, so comply_test_controller acts on every account of the
 	// caller; otherwise only on sandbox accounts.
 	SandboxDeployment bool
+	// WEBHOOK_SIGNING_KEY (default unset: a key per process) and
+	// WEBHOOK_SIGNING_KEY_ID: the Ed25519 seed (base64) and key id that
+	// subscriber challenges are signed with; use the notifier's
+	// NOTIFIER_SIGNING_KEY so buyers verify both with one key.
+	WebhookSigningKey   ed25519.PrivateKey
+	WebhookSigningKeyID string
+	// WEBHOOK_ALLOW_PRIVATE_TARGETS (default false): challenges may reach
+	// loopback and private addresses (dev and tests only).
+	WebhookAllowPrivateTargets bool
 }
 
 func loadConfig(getenv func(string) string) (Config, error) {
@@ -49,6 +60,21 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		OutboxPoll:     env.OutboxPollInterval(),
 
 		SandboxDeployment: env.Bool("SANDBOX_DEPLOYMENT", false),
+
+		WebhookSigningKeyID:        env.String("WEBHOOK_SIGNING_KEY_ID", ""),
+		WebhookAllowPrivateTargets: env.Bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", false),
+	}
+	if seed := env.String("WEBHOOK_SIGNING_KEY", ""); seed != "" {
+		key, err := signing.ParseSeed(seed)
+		if err != nil {
+			env.Problem("WEBHOOK_SIGNING_KEY: %v", err)
+		}
+		c.WebhookSigningKey = key
+	} else if c.WebhookSigningKeyID != "" {
+		env.Problem("WEBHOOK_SIGNING_KEY_ID is set without WEBHOOK_SIGNING_KEY")
+	}
+	if c.WebhookSigningKeyID != "" && !signing.ValidKeyID(c.WebhookSigningKeyID) {
+		env.Problem("WEBHOOK_SIGNING_KEY_ID must be 1–256 printable ASCII characters without quotes or backslashes")
 	}
 	if err := env.Err(); err != nil {
 		return Config{}, err
@@ -62,5 +88,7 @@ func (c Config) service(version string) service.Config {
 		AgentURLs:      append([]string{c.PublicBaseURL}, c.ExtraAgentURLs...),
 		IdempotencyTTL: c.IdempotencyTTL, MaxBodyBytes: c.MaxBodyBytes, OutboxPoll: c.OutboxPoll, Version: version,
 		SandboxDeployment: c.SandboxDeployment,
+		WebhookSigningKey: c.WebhookSigningKey, WebhookSigningKeyID: c.WebhookSigningKeyID,
+		WebhookAllowPrivateTargets: c.WebhookAllowPrivateTargets,
 	}
 }

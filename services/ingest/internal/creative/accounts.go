@@ -160,6 +160,26 @@ type AccountWrites struct {
 	Subscribers map[string][]Subscriber
 }
 
+// accountEnv is what planning takes from outside: the clock, new ids (or
+// the ids already chosen for new natural keys, see SyncAccounts) and the
+// proofs subscribers passed before the transaction.
+type accountEnv struct {
+	Now    time.Time
+	NewID  func(string) string
+	IDs    map[AccountRef]string
+	Proven map[string]time.Time // by proofKey
+}
+
+// prove marks the subscribers whose registration was just proven.
+func (e accountEnv) prove(accountID string, subs []Subscriber) []Subscriber {
+	for i, s := range subs {
+		if at, ok := e.Proven[proofKey(accountID, s.SubscriberID)]; ok && s.ProvenAt == nil {
+			subs[i].ProvenAt = &at
+		}
+	}
+	return subs
+}
+
 // accountPlan is the pure outcome of planning a sync_accounts request.
 type accountPlan struct {
 	Writes   AccountWrites
@@ -171,7 +191,8 @@ type accountPlan struct {
 // policy, update what changed, report unchanged, refuse terminal accounts,
 // and, with delete_missing, close the principal's declared accounts the
 // request leaves out.
-func planAccounts(p Principal, cmd SyncAccountsCommand, existing []Account, now time.Time, newID func(string) string) accountPlan {
+func planAccounts(p Principal, cmd SyncAccountsCommand, existing []Account, env accountEnv) accountPlan {
+	now := env.Now
 	byKey := make(map[AccountRef]Account, len(existing))
 	for _, a := range existing {
 		if a.BrandDomain != "" {
@@ -194,7 +215,11 @@ func planAccounts(p Principal, cmd SyncAccountsCommand, existing []Account, now 
 				res.NotificationConfigs = subscriberViews(cur.Subscribers)
 			}
 		case !found:
-			a := Account{ID: newID("acct_"), PrincipalID: p.ID, Name: accountName(d), BrandDomain: d.BrandDomain,
+			id := env.IDs[d.Key()]
+			if id == "" {
+				id = env.NewID("acct_")
+			}
+			a := Account{ID: id, PrincipalID: p.ID, Name: accountName(d), BrandDomain: d.BrandDomain,
 				BrandID: d.BrandID, Operator: d.Operator, Sandbox: d.Sandbox, Status: p.AccountApproval,
 				Billing: d.Billing, PaymentTerms: d.PaymentTerms, Declared: true, Push: cmd.Push, UpdatedAt: now}
 			if a.Status == "" {
@@ -203,7 +228,7 @@ func planAccounts(p Principal, cmd SyncAccountsCommand, existing []Account, now 
 			plan.Writes.Upserts = append(plan.Writes.Upserts, a)
 			res.Action, res.AccountID, res.Name, res.Status = ActionCreated, a.ID, a.Name, a.Status
 			if d.Subscribers != nil {
-				plan.setSubscribers(a.ID, replaceSubscribers(nil, *d.Subscribers))
+				plan.setSubscribers(a.ID, env.prove(a.ID, replaceSubscribers(nil, *d.Subscribers)))
 				res.NotificationConfigs = subscriberViews(plan.Writes.Subscribers[a.ID])
 			}
 		case cur.Status == AccountRejected || cur.Status == AccountClosed:
@@ -220,7 +245,7 @@ func planAccounts(p Principal, cmd SyncAccountsCommand, existing []Account, now 
 			res.AccountID, res.Name, res.Status = cur.ID, cur.Name, cur.Status
 			subs, subsChanged := cur.Subscribers, false
 			if d.Subscribers != nil {
-				subs = replaceSubscribers(cur.Subscribers, *d.Subscribers)
+				subs = env.prove(cur.ID, replaceSubscribers(cur.Subscribers, *d.Subscribers))
 				subsChanged = !subscribersEqual(subs, cur.Subscribers)
 			}
 			res.NotificationConfigs = subscriberViews(subs)
@@ -290,8 +315,12 @@ func pushEqual(a, b *PushConfig) bool {
 // plan in a constant number of statements and saves the response.
 func (s *Service) SyncAccounts(ctx context.Context, p Principal, cmd SyncAccountsCommand) (SyncAccountsResponse, error) {
 	protect := cmd.IdempotencyKey != "" && !cmd.DryRun
+	env, err := s.proveSubscribers(ctx, p, &cmd)
+	if err != nil {
+		return SyncAccountsResponse{}, err
+	}
 	var resp SyncAccountsResponse
-	err := s.store.InTx(ctx, func(tx Tx) error {
+	err = s.store.InTx(ctx, func(tx Tx) error {
 		now := s.now()
 		if protect {
 			prior, err := tx.ClaimIdempotencyKey(ctx, IdempotencyRecord{
@@ -316,7 +345,8 @@ func (s *Service) SyncAccounts(ctx context.Context, p Principal, cmd SyncAccount
 		if err != nil {
 			return err
 		}
-		plan := planAccounts(p, cmd, existing, now, newID)
+		env.Now = now
+		plan := planAccounts(p, cmd, existing, env)
 		resp = plan.Response
 		if cmd.DryRun {
 			resp.DryRun = true
@@ -339,6 +369,64 @@ func (s *Service) SyncAccounts(ctx context.Context, p Principal, cmd SyncAccount
 	}
 	resp.Context = cmd.Context
 	return resp, nil
+}
+
+// proveSubscribers challenges, before the transaction (network I/O never
+// holds locks), every subscriber the request would make active without a
+// current proof. New accounts get their ids here so the challenge names the
+// id they will have. A failed proof fails that account entry with the url
+// named, and its previous set stays. A dry run challenges nothing.
+func (s *Service) proveSubscribers(ctx context.Context, p Principal, cmd *SyncAccountsCommand) (accountEnv, error) {
+	env := accountEnv{NewID: newID, IDs: map[AccountRef]string{}, Proven: map[string]time.Time{}}
+	if cmd.DryRun || s.prover == nil {
+		return env, nil
+	}
+	var pending []int
+	for i, d := range cmd.Accounts {
+		if d.Subscribers != nil && len(d.Errors) == 0 {
+			pending = append(pending, i)
+		}
+	}
+	if len(pending) == 0 {
+		return env, nil
+	}
+	existing, err := s.store.Accounts(ctx, p.ID)
+	if err != nil {
+		return env, err
+	}
+	draft := planAccounts(p, *cmd, existing, accountEnv{Now: s.now(), NewID: newID})
+	byKey := map[AccountRef]Account{}
+	for _, a := range existing {
+		byKey[a.Key()] = a
+	}
+	for _, i := range pending {
+		d := &cmd.Accounts[i]
+		res := draft.Response.Accounts[i]
+		if res.Action == ActionFailed {
+			continue
+		}
+		if res.Action == ActionCreated {
+			env.IDs[d.Key()] = res.AccountID
+		}
+		subs := replaceSubscribers(byKey[d.Key()].Subscribers, *d.Subscribers)
+		for j, sub := range subs {
+			if !sub.Active || sub.ProvenAt != nil {
+				continue
+			}
+			c := Challenge{AccountID: res.AccountID, SubscriberID: sub.SubscriberID, URL: sub.URL, EventTypes: sub.EventTypes}
+			if sub.Auth != nil && len(sub.Auth.Schemes) == 1 {
+				c.AuthScheme = sub.Auth.Schemes[0]
+			}
+			if err := s.prover.Prove(ctx, c); err != nil {
+				field := fmt.Sprintf("accounts[%d].notification_configs[%d].url", d.Index, j)
+				d.Errors = append(d.Errors, Error{Code: CodeValidation, Field: field, Recovery: RecoveryOf(CodeValidation),
+					Message: "the endpoint did not prove control with the signed webhook.challenge: " + err.Error()})
+				continue
+			}
+			env.Proven[proofKey(res.AccountID, sub.SubscriberID)] = s.now()
+		}
+	}
+	return env, nil
 }
 
 // AccountsQuery is a decoded list_accounts request.

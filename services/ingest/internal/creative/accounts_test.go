@@ -27,7 +27,7 @@ func TestPlanAccounts(t *testing.T) {
 	}}
 	for _, policy := range []string{ApprovalActive, ApprovalPending} {
 		ids = 0
-		plan := planAccounts(Principal{ID: "p", AccountApproval: policy}, cmd, existing, now, newID)
+		plan := planAccounts(Principal{ID: "p", AccountApproval: policy}, cmd, existing, accountEnv{Now: now, NewID: newID})
 		want := []struct{ action, status, id string }{
 			{ActionUnchanged, AccountSuspended, "acct_same"}, // a sync never changes status
 			{ActionUpdated, AccountActive, "acct_bill"},

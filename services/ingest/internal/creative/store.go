@@ -17,6 +17,9 @@ type Store interface {
 	// sandbox (its AccountID is ignored).
 	AccountByNaturalKey(ctx context.Context, principalID string, ref AccountRef) (Account, error)
 	ListAccounts(ctx context.Context, q AccountsQuery) (AccountsPage, error)
+	// Accounts reads all of a principal's accounts with their subscribers,
+	// without locking (what a sync_accounts would change, before it runs).
+	Accounts(ctx context.Context, principalID string) ([]Account, error)
 	// MediaBuyPackages returns the account of a media buy the principal
 	// owns and its package ids (ErrNotFound otherwise).
 	MediaBuyPackages(ctx context.Context, principalID, mediaBuyID string) (accountID string, packageIDs []string, err error)

@@ -21,6 +21,25 @@ var AccountEventTypes = []string{"creative.status_changed", "creative.purged", "
 	"product.priced", "product.removed", "signal.created", "signal.updated", "signal.priced", "signal.removed",
 	"wholesale_feed.bulk_change"}
 
+// Challenge is one proof-of-control request for a subscriber registration.
+type Challenge struct {
+	AccountID    string
+	SubscriberID string
+	URL          string
+	EventTypes   []string
+	// AuthScheme is the legacy delivery authentication ("" for RFC 9421).
+	AuthScheme string
+}
+
+// Prover proves that a subscriber controls its endpoint (the signed
+// webhook.challenge); the error says why not.
+type Prover interface {
+	Prove(ctx context.Context, c Challenge) error
+}
+
+// proofKey names one subscriber of one account.
+func proofKey(accountID, subscriberID string) string { return accountID + "\x00" + subscriberID }
+
 // MaxSubscribersPerAccount is sync-accounts-request.json's bound.
 const MaxSubscribersPerAccount = 16
 
@@ -54,7 +73,8 @@ func authEqual(a, b *PushAuth) bool {
 
 func subscribersEqual(a, b []Subscriber) bool {
 	return slices.EqualFunc(a, b, func(x, y Subscriber) bool {
-		return x.SubscriberID == y.SubscriberID && x.Active == y.Active && sameRegistration(x, y)
+		return x.SubscriberID == y.SubscriberID && x.Active == y.Active && sameRegistration(x, y) &&
+			(x.ProvenAt == nil) == (y.ProvenAt == nil)
 	})
 }
 

@@ -52,6 +52,9 @@ type Options struct {
 	// SandboxDeployment marks a sandbox/staging deployment: the test
 	// controller acts on every account, not only sandbox ones.
 	SandboxDeployment bool
+	// Prover proves subscriber endpoints; nil leaves every subscriber
+	// unproven (inactive).
+	Prover Prover
 }
 
 // Service runs the creative library's use cases.
@@ -62,6 +65,7 @@ type Service struct {
 	now      func() time.Time
 	// sandboxDeployment: see Options.SandboxDeployment.
 	sandboxDeployment bool
+	prover            Prover
 }
 
 // NewService loads the format registry and returns the service.
@@ -83,6 +87,7 @@ func NewService(ctx context.Context, store Store, opts Options) (*Service, error
 		now:      func() time.Time { return time.Now().UTC() },
 
 		sandboxDeployment: opts.SandboxDeployment,
+		prover:            opts.Prover,
 	}, nil
 }
 

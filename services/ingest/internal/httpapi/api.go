@@ -20,6 +20,9 @@ type Config struct {
 	MaxBodyBytes int64
 	// Version is reported by MCP's initialize.
 	Version string
+	// JWKS is the public key subscriber challenges are signed with,
+	// served at /.well-known/jwks.json.
+	JWKS any
 }
 
 // API holds the handlers.

@@ -21,5 +21,8 @@ func (a *API) Routes(mux *http.ServeMux) {
 	mux.Handle("POST /api/v1/accounts/sync", auth(a.handleSyncAccounts))
 	mux.Handle("GET /api/v1/accounts", auth(a.handleListAccountsGet))
 	mux.Handle("POST /api/v1/accounts/list", auth(a.handleListAccountsPost))
+	mux.Handle("GET /.well-known/jwks.json", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.writeJSON(w, r, http.StatusOK, a.cfg.JWKS)
+	}))
 	mux.Handle("/api/", http.HandlerFunc(a.notFound))
 }

@@ -357,3 +357,15 @@ func (t *txn) Subscribers(ctx context.Context, accountID string) ([]creative.Sub
 	}
 	return accounts[0].Subscribers, nil
 }
+
+func (s *Store) Accounts(ctx context.Context, principalID string) ([]creative.Account, error) {
+	var rows []accountRow
+	if err := s.db.SelectContext(ctx, &rows, principalAccounts, principalID); err != nil {
+		return nil, fmt.Errorf("reading accounts: %w", err)
+	}
+	accounts, err := accountsOf(rows)
+	if err != nil {
+		return nil, err
+	}
+	return accounts, withSubscribers(ctx, s.db, accounts)
+}

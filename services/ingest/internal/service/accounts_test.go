@@ -477,15 +477,17 @@ func TestNotificationConfigsReplaceAsASetAndRefusePerAccount(t *testing.T) {
 	}
 	echoed := func(body []byte) string { return string(body) }
 
-	// Two subscribers, one with legacy HMAC: stored, echoed without
-	// credentials, and not active until the endpoint proves control.
-	hmac := sub("audit-bus", "https://audit.buyer.example/adcp", "creative.status_changed", "creative.purged")
+	// Two subscribers, one with legacy HMAC: each endpoint passes the signed
+	// challenge (one echoes {"challenge"}, the other the {"token"} alias), so
+	// both are stored and echoed active, without credentials.
+	ep := sharedEndpoint()
+	hmac := sub("audit-bus", ep.URL("/token/nc-audit"), "creative.status_changed", "creative.purged")
 	hmac["authentication"] = map[string]any{"schemes": []string{"HMAC-SHA256"}, "credentials": strings.Repeat("s", 40)}
 	req := syncAccountsReq(withSubs(decl("subs.example", "subs.example"),
-		sub("buyer-primary", "https://buyer.example/hooks", "creative.status_changed"), hmac))
+		sub("buyer-primary", ep.URL("/ok/nc-primary"), "creative.status_changed"), hmac))
 	st, b := s.do("POST", "/api/v1/accounts/sync", s.key, jsonOf(req))
 	if st != http.StatusOK || strings.Contains(echoed(b), strings.Repeat("s", 40)) || !strings.Contains(echoed(b), `"subscriber_id":"audit-bus"`) ||
-		strings.Contains(echoed(b), `"active":true`) {
+		strings.Count(echoed(b), `"active":true`) != 2 {
 		t.Fatalf("first registration: %d %s", st, b)
 	}
 	adcptest.Validate(t, syncAccountsResponse, b)
@@ -506,7 +508,7 @@ func TestNotificationConfigsReplaceAsASetAndRefusePerAccount(t *testing.T) {
 		t.Errorf("omitted configs: %+v %v", out.Accounts[0], subscribers())
 	}
 	_, out = s.syncAccounts(s.key, syncAccountsReq(withSubs(decl("subs.example", "subs.example"),
-		sub("dx-team", "https://dx.buyer.example/hooks", "creative.status_changed"))))
+		sub("dx-team", ep.URL("/ok/nc-dx"), "creative.status_changed"))))
 	if out.Accounts[0].Action != "updated" || strings.Join(subscribers(), ",") != "dx-team" {
 		t.Errorf("replacement: %+v %v", out.Accounts[0], subscribers())
 	}
@@ -522,6 +524,9 @@ func TestNotificationConfigsReplaceAsASetAndRefusePerAccount(t *testing.T) {
 		{[]any{sub("a", "http://x.example/h", "creative.status_changed")}, "accounts[0].notification_configs[0].url"},
 		{[]any{sub("a", "https://x.example/h", "creative.status_changed"), sub("a", "https://y.example/h", "creative.purged")}, "accounts[0].notification_configs[1].subscriber_id"},
 		{[]any{sub("a b", "https://x.example/h", "creative.status_changed")}, "accounts[0].notification_configs[0].subscriber_id"},
+		// Proof failures: a wrong echo, an error status.
+		{[]any{sub("a", ep.URL("/wrong/nc-a"), "creative.status_changed")}, "accounts[0].notification_configs[0].url"},
+		{[]any{sub("ok", ep.URL("/ok/nc-b"), "creative.status_changed"), sub("a", ep.URL("/fail/nc-a"), "creative.status_changed")}, "accounts[0].notification_configs[1].url"},
 	} {
 		st, out := s.syncAccounts(s.key, syncAccountsReq(withSubs(decl("subs.example", "subs.example"), tc.subs...), decl("other.example", "other.example")))
 		a := out.Accounts[0]
@@ -579,5 +584,48 @@ func TestApprovalIsPushedToTheSyncsNotificationConfig(t *testing.T) {
 	time.Sleep(200 * time.Millisecond) // the outbox polls every 10 ms
 	if n := s.bk.Count("notification_requested_v1"); n != 1 {
 		t.Errorf("%d notifications", n)
+	}
+}
+
+// The challenge is what AdCP specifies: signed with the key ingest
+// publishes, naming the registration, and repeated only when the
+// registration changes.
+func TestSubscriberChallengeIsSignedAndScopedToTheRegistration(t *testing.T) {
+	s := startIngest(t)
+	ep := sharedEndpoint()
+	path := "/ok/challenge-" + s.bk.Prefix
+	d := decl("challenge.example", "challenge.example")
+	d["notification_configs"] = []any{map[string]any{"subscriber_id": "primary", "url": ep.URL(path), "event_types": []string{"creative.status_changed"}}}
+	_, out := s.syncAccounts(s.key, syncAccountsReq(d))
+	reqs := ep.Requests(path)
+	if out.Accounts[0].Action != "created" || len(reqs) != 1 {
+		t.Fatalf("sync: %+v, %d challenges", out.Accounts[0], len(reqs))
+	}
+	s.verifyWithJWKS(t, ep.URL(path), reqs[0])
+	var c map[string]any
+	must(t, json.Unmarshal(reqs[0].Body, &c))
+	if c["type"] != "webhook.challenge" || c["account_id"] != out.Accounts[0].AccountID || c["subscriber_id"] != "primary" ||
+		c["seller_agent_url"] != agentURL || len(c["challenge"].(string)) < 16 ||
+		c["delivery_auth"].(map[string]any)["mode"] != "rfc9421" {
+		t.Errorf("challenge body: %v", c)
+	}
+	// The same registration again keeps its proof: no new challenge.
+	if _, out = s.syncAccounts(s.key, syncAccountsReq(d)); out.Accounts[0].Action != "unchanged" || len(ep.Requests(path)) != 1 {
+		t.Errorf("resend: %+v, %d challenges", out.Accounts[0], len(ep.Requests(path)))
+	}
+	// Changed event types need a fresh proof.
+	d["notification_configs"] = []any{map[string]any{"subscriber_id": "primary", "url": ep.URL(path),
+		"event_types": []string{"creative.status_changed", "creative.purged"}}}
+	if _, out = s.syncAccounts(s.key, syncAccountsReq(d)); out.Accounts[0].Action != "updated" || len(ep.Requests(path)) != 2 {
+		t.Errorf("changed event types: %+v, %d challenges", out.Accounts[0], len(ep.Requests(path)))
+	}
+	// A dry run challenges nothing.
+	dry := syncAccountsReq(decl("dry-challenge.example", "dry-challenge.example"))
+	dry["accounts"].([]any)[0].(map[string]any)["notification_configs"] = []any{map[string]any{"subscriber_id": "x",
+		"url": ep.URL(path + "-dry"), "event_types": []string{"creative.status_changed"}}}
+	dry["dry_run"] = true
+	s.syncAccounts(s.key, dry)
+	if n := len(ep.Requests(path + "-dry")); n != 0 {
+		t.Errorf("dry run sent %d challenges", n)
 	}
 }

@@ -53,6 +53,8 @@ func startIngestB(t testing.TB, opts ...func(*service.Config)) *stack {
 		DatabaseURL: pgtest.NewDatabase(t), NATSURL: natstest.URL(), HTTPAddr: "127.0.0.1:0", TopicPrefix: bk.Prefix,
 		AgentURLs: []string{agentURL}, IdempotencyTTL: time.Hour, MaxBodyBytes: 1 << 20, OutboxPoll: 10 * time.Millisecond,
 		Version: "test",
+		// Subscriber challenges go to the shared local receiver.
+		ChallengeClient: sharedEndpoint().srv.Client(), WebhookAllowPrivateTargets: true,
 	}
 	for _, o := range opts {
 		o(&cfg)

@@ -60,20 +60,16 @@ func TestSellerTransitionsPublishLifecycleEvents(t *testing.T) {
 // the notifier in the same transaction.
 func TestTransitionsFanOutToProvenSubscribers(t *testing.T) {
 	s := startIngest(t)
+	ep := sharedEndpoint()
 	subs := []any{
-		map[string]any{"subscriber_id": "buyer-primary", "url": "https://buyer.example/hooks", "event_types": []string{"creative.status_changed"}},
-		map[string]any{"subscriber_id": "unproven", "url": "https://other.example/hooks", "event_types": []string{"creative.status_changed"}},
-		map[string]any{"subscriber_id": "purges-only", "url": "https://purge.example/hooks", "event_types": []string{"creative.purged"}},
+		map[string]any{"subscriber_id": "buyer-primary", "url": ep.URL("/ok/fan-primary"), "event_types": []string{"creative.status_changed"}},
+		map[string]any{"subscriber_id": "purges-only", "url": ep.URL("/ok/fan-purge"), "event_types": []string{"creative.purged"}},
 		map[string]any{"subscriber_id": "paused", "url": "https://paused.example/hooks", "event_types": []string{"creative.status_changed"}, "active": false},
 	}
 	d := decl("acct-1.example", "agency.example")
 	d["notification_configs"] = subs
 	if _, out := s.syncAccounts(s.key, syncAccountsReq(d)); out.Accounts[0].AccountID != "acct_1" {
 		t.Fatalf("registering subscribers: %+v", out)
-	}
-	// The endpoint proof is not implemented yet; the test stands in for it.
-	if _, err := s.db.Exec(`UPDATE account_notification_configs SET proven_at = now() WHERE subscriber_id <> 'unproven'`); err != nil {
-		t.Fatal(err)
 	}
 	if st, m, _ := s.sync(syncReq(banner("fan1"))); st != 200 {
 		t.Fatalf("sync: %d %v", st, m)
@@ -84,7 +80,7 @@ func TestTransitionsFanOutToProvenSubscribers(t *testing.T) {
 	servicetest.EventuallyTrue(t, within, "the lifecycle event", func() bool { return s.bk.Count("creative_status_changed_v1") == 1 })
 	servicetest.EventuallyTrue(t, within, "one webhook", func() bool { return s.bk.Count("notification_requested_v1") >= 1 })
 	if n := s.bk.Count("notification_requested_v1"); n != 1 {
-		t.Fatalf("%d webhooks, want 1 (only the proven, active creative.status_changed subscriber)", n)
+		t.Fatalf("%d webhooks, want 1 (only the active creative.status_changed subscriber)", n)
 	}
 	var note events.NotificationRequestedV1
 	s.lastEvent("notification_requested_v1", &note)
@@ -93,7 +89,7 @@ func TestTransitionsFanOutToProvenSubscribers(t *testing.T) {
 	var body map[string]any
 	must(t, json.Unmarshal(note.Payload, &body))
 	tr, _ := body["transition"].(map[string]any)
-	if note.Kind != "creative.status_changed" || note.URL != "https://buyer.example/hooks" || body["idempotency_key"] != note.IdempotencyKey ||
+	if note.Kind != "creative.status_changed" || note.URL != ep.URL("/ok/fan-primary") || body["idempotency_key"] != note.IdempotencyKey ||
 		body["notification_id"] != lc.NotificationID || body["subscriber_id"] != "buyer-primary" || body["creative_id"] != "fan1" ||
 		body["account_id"] != "acct_1" || body["notification_type"] != "creative.status_changed" || body["reason_code"] != "review_failure" ||
 		body["reason_detail"] != "landing page is malware" || body["initiator"] != "system" || tr["from"] != "pending_review" || tr["to"] != "rejected" {

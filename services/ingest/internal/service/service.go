@@ -5,9 +5,11 @@ package service
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -18,6 +20,8 @@ import (
 	"example.com/creativesync/platform/lifecycle"
 	"example.com/creativesync/platform/outbox"
 	"example.com/creativesync/platform/pgdb"
+	"example.com/creativesync/platform/signing"
+	"example.com/creativesync/services/ingest/internal/challenge"
 	"example.com/creativesync/services/ingest/internal/creative"
 	"example.com/creativesync/services/ingest/internal/httpapi"
 	"example.com/creativesync/services/ingest/internal/messaging"
@@ -39,6 +43,17 @@ type Config struct {
 	// SandboxDeployment lets comply_test_controller act on every account
 	// (a sandbox/staging deployment), not only sandbox accounts.
 	SandboxDeployment bool
+	// WebhookSigningKey signs subscriber challenges (RFC 9421); give it the
+	// notifier's seed so buyers verify both against one key. Nil generates
+	// a key per process, published at /.well-known/jwks.json.
+	WebhookSigningKey   ed25519.PrivateKey
+	WebhookSigningKeyID string
+	// WebhookAllowPrivateTargets lets challenges reach loopback and private
+	// addresses (dev and tests).
+	WebhookAllowPrivateTargets bool
+	// ChallengeClient sends challenges (tests give one trusting their TLS
+	// server); nil is a plain client.
+	ChallengeClient *http.Client
 }
 
 // Name names the service's durable consumers (ingest_<handler>) and its
@@ -102,8 +117,24 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 		return nil, err
 	}
 	s.closers.Add(s.db.Close)
+	key := cfg.WebhookSigningKey
+	if key == nil {
+		// A per-process key still proves endpoints; buyers then verify the
+		// challenge against this ingest's own JWKS.
+		_, key, err = ed25519.GenerateKey(nil)
+		if err != nil {
+			return nil, fmt.Errorf("generating the challenge signing key: %w", err)
+		}
+		log.Warn("no WEBHOOK_SIGNING_KEY: subscriber challenges are signed with a generated key (see /.well-known/jwks.json)")
+	}
+	signKey := signing.NewKey(cfg.WebhookSigningKeyID, key)
+	signer, err := signing.NewWebhookSigner(signKey, signing.MaxValidity, nil)
+	if err != nil {
+		return nil, err
+	}
+	prover := challenge.New(cfg.ChallengeClient, signer, cfg.AgentURLs[0], cfg.WebhookAllowPrivateTargets)
 	svc, err := creative.NewService(ctx, s.Store, creative.Options{IdempotencyTTL: cfg.IdempotencyTTL, AgentURLs: cfg.AgentURLs,
-		SandboxDeployment: cfg.SandboxDeployment})
+		SandboxDeployment: cfg.SandboxDeployment, Prover: prover})
 	if err != nil {
 		return nil, err
 	}
@@ -145,7 +176,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 	if err := messaging.NewHandlers(svc).Register(s.router); err != nil {
 		return nil, err
 	}
-	api := httpapi.New(svc, httpapi.Config{MaxBodyBytes: cfg.MaxBodyBytes, Version: cfg.Version}, log)
+	api := httpapi.New(svc, httpapi.Config{MaxBodyBytes: cfg.MaxBodyBytes, Version: cfg.Version,
+		JWKS: signing.JWKS{Keys: []signing.JWK{signKey.PublicJWK()}}}, log)
 	handler := httpserver.Handler(reg, lifecycle.Checks(s.db, nc, s.router), api.Routes)
 	if s.http, err = httpserver.Listen(cfg.HTTPAddr, handler, log); err != nil {
 		return nil, err

@@ -1,0 +1,152 @@
+// Package challenge proves that a buyer controls a webhook endpoint before
+// its account-level subscription goes active (AdCP 3.1 sync_accounts
+// notification_configs): a webhook.challenge POST, signed with the seller's
+// RFC 9421 webhook key, whose random token the endpoint must echo.
+package challenge
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"time"
+
+	"example.com/creativesync/platform/signing"
+	"example.com/creativesync/services/ingest/internal/creative"
+)
+
+// Timeout bounds one challenge (AdCP: the SSRF fetch caps, 10 s).
+const Timeout = 10 * time.Second
+
+// maxResponse bounds the echo we read.
+const maxResponse = 64 << 10
+
+// Prover sends challenges. It implements creative.Prover.
+type Prover struct {
+	client         *http.Client
+	signer         *signing.WebhookSigner
+	sellerAgentURL string
+	allowPrivate   bool
+}
+
+// New returns a prover; client may be nil (a plain client with Timeout).
+// allowPrivate permits loopback and private targets (dev and tests).
+func New(client *http.Client, signer *signing.WebhookSigner, sellerAgentURL string, allowPrivate bool) *Prover {
+	if signer == nil {
+		panic("challenge.New: nil signer")
+	}
+	if client == nil {
+		client = &http.Client{Timeout: Timeout}
+	}
+	return &Prover{client: client, signer: signer, sellerAgentURL: sellerAgentURL, allowPrivate: allowPrivate}
+}
+
+// body is core/webhook-challenge.json.
+type body struct {
+	Type           string       `json:"type"`
+	Challenge      string       `json:"challenge"`
+	AccountID      string       `json:"account_id"`
+	SubscriberID   string       `json:"subscriber_id"`
+	SellerAgentURL string       `json:"seller_agent_url"`
+	DeliveryAuth   deliveryAuth `json:"delivery_auth"`
+	EventTypes     []string     `json:"event_types"`
+}
+
+type deliveryAuth struct {
+	Mode string `json:"mode"`
+}
+
+// Prove sends one challenge and checks the echo. The error says why the
+// proof failed, for the buyer.
+func (p *Prover) Prove(ctx context.Context, c creative.Challenge) error {
+	u, err := url.Parse(c.URL)
+	if err != nil {
+		return errors.New("the url does not parse")
+	}
+	if err := p.checkTarget(ctx, u.Hostname()); err != nil {
+		return err
+	}
+	var raw [24]byte
+	_, _ = rand.Read(raw[:]) // never fails (Go 1.24+ aborts instead)
+	token := base64.RawURLEncoding.EncodeToString(raw[:])
+	mode := "rfc9421"
+	switch c.AuthScheme {
+	case "Bearer":
+		mode = "bearer"
+	case "HMAC-SHA256":
+		mode = "hmac-sha256"
+	}
+	b, err := json.Marshal(body{Type: "webhook.challenge", Challenge: token, AccountID: c.AccountID, SubscriberID: c.SubscriberID,
+		SellerAgentURL: p.sellerAgentURL, DeliveryAuth: deliveryAuth{Mode: mode}, EventTypes: c.EventTypes})
+	if err != nil {
+		return fmt.Errorf("encoding the challenge: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.URL, bytes.NewReader(b))
+	if err != nil {
+		return errors.New("the url is not usable for a POST")
+	}
+	// The challenge is always signed with the RFC 9421 profile, whatever
+	// delivery authentication the subscriber chose.
+	if err := p.signer.Sign(req, b); err != nil {
+		return fmt.Errorf("signing the challenge: %w", err)
+	}
+	resp, err := p.client.Do(req)
+	if err != nil {
+		return errors.New("the endpoint could not be reached")
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return fmt.Errorf("the endpoint answered HTTP %d", resp.StatusCode)
+	}
+	echo, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	if err != nil {
+		return errors.New("the endpoint's answer could not be read")
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(echo, &m) != nil || len(m) != 1 {
+		return errors.New(`the endpoint must answer {"challenge": "<token>"} (or {"token": …}) and nothing else`)
+	}
+	for _, field := range []string{"challenge", "token"} {
+		if v, ok := m[field]; ok {
+			var got string
+			if json.Unmarshal(v, &got) == nil && got == token {
+				return nil
+			}
+		}
+	}
+	return errors.New("the endpoint did not echo the challenge token")
+}
+
+// checkTarget refuses loopback, private, link-local and unspecified
+// addresses unless allowed (SSRF). The connection is not pinned to the
+// checked address; the notifier's delivery guard is, for every fire.
+func (p *Prover) checkTarget(ctx context.Context, host string) error {
+	if p.allowPrivate {
+		return nil
+	}
+	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	if err != nil || len(addrs) == 0 {
+		return errors.New("the url's host does not resolve")
+	}
+	for _, a := range addrs {
+		if blocked(a.Unmap()) {
+			return errors.New("the url's host is a private, loopback or reserved address")
+		}
+	}
+	return nil
+}
+
+func blocked(a netip.Addr) bool {
+	return a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() || a.IsUnspecified() ||
+		a.IsMulticast() || a.IsInterfaceLocalMulticast()
+}
