@@ -381,6 +381,14 @@ func (s *Service) proveSubscribers(ctx context.Context, p Principal, cmd *SyncAc
 	if cmd.DryRun || s.prover == nil {
 		return env, nil
 	}
+	// A retry of a request that already ran replays its answer (or is a
+	// conflict) in the transaction; it must not challenge anyone again.
+	if cmd.IdempotencyKey != "" {
+		used, err := s.store.IdempotencyKeyUsed(ctx, p.ID, "", cmd.IdempotencyKey)
+		if err != nil || used {
+			return env, err
+		}
+	}
 	var pending []int
 	for i, d := range cmd.Accounts {
 		if d.Subscribers != nil && len(d.Errors) == 0 {

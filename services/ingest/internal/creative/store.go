@@ -20,6 +20,8 @@ type Store interface {
 	// Accounts reads all of a principal's accounts with their subscribers,
 	// without locking (what a sync_accounts would change, before it runs).
 	Accounts(ctx context.Context, principalID string) ([]Account, error)
+	// IdempotencyKeyUsed reports whether a request already claimed key.
+	IdempotencyKeyUsed(ctx context.Context, principalID, accountID, key string) (bool, error)
 	// MediaBuyPackages returns the account of a media buy the principal
 	// owns and its package ids (ErrNotFound otherwise).
 	MediaBuyPackages(ctx context.Context, principalID, mediaBuyID string) (accountID string, packageIDs []string, err error)

@@ -157,6 +157,15 @@ func (t *txn) ClaimIdempotencyKey(ctx context.Context, rec creative.IdempotencyR
 	return &prior, nil
 }
 
+const idempotencyKeyUsed = `SELECT EXISTS (SELECT 1 FROM idempotency_keys
+WHERE principal_id = $1 AND account_id = $2 AND idempotency_key = $3)`
+
+func (s *Store) IdempotencyKeyUsed(ctx context.Context, principalID, accountID, key string) (bool, error) {
+	var used bool
+	err := s.db.GetContext(ctx, &used, idempotencyKeyUsed, principalID, accountID, key)
+	return used, err
+}
+
 const saveIdempotencyResponse = `
 UPDATE idempotency_keys SET response = $4
 WHERE principal_id = $1 AND account_id = $2 AND idempotency_key = $3`

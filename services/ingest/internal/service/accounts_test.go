@@ -609,6 +609,18 @@ func TestSubscriberChallengeIsSignedAndScopedToTheRegistration(t *testing.T) {
 		c["delivery_auth"].(map[string]any)["mode"] != "rfc9421" {
 		t.Errorf("challenge body: %v", c)
 	}
+	// A retry with the same key replays the answer without challenging
+	// again, even when the proof failed the first time.
+	wrong := "/wrong/replay-" + s.bk.Prefix
+	rd := decl("replay.example", "replay.example")
+	rd["notification_configs"] = []any{map[string]any{"subscriber_id": "r", "url": ep.URL(wrong), "event_types": []string{"creative.status_changed"}}}
+	first := syncAccountsReq(rd)
+	if _, out := s.syncAccounts(s.key, first); out.Accounts[0].Action != "failed" || len(ep.Requests(wrong)) != 1 {
+		t.Fatalf("first: %+v, %d challenges", out, len(ep.Requests(wrong)))
+	}
+	if _, again := s.syncAccounts(s.key, first); !again.Replayed || len(ep.Requests(wrong)) != 1 {
+		t.Errorf("replay: %+v, %d challenges", again, len(ep.Requests(wrong)))
+	}
 	// The same registration again keeps its proof: no new challenge.
 	if _, out = s.syncAccounts(s.key, syncAccountsReq(d)); out.Accounts[0].Action != "unchanged" || len(ep.Requests(path)) != 1 {
 		t.Errorf("resend: %+v, %d challenges", out.Accounts[0], len(ep.Requests(path)))
