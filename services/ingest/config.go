@@ -44,6 +44,10 @@ type Config struct {
 	// WEBHOOK_ALLOW_PRIVATE_TARGETS (default false): challenges may reach
 	// loopback and private addresses (dev and tests only).
 	WebhookAllowPrivateTargets bool
+	// LIFECYCLE_COALESCE_WINDOW (default 0s, at most 5m): creative status
+	// changes of one creative within it reach a subscriber as one
+	// creative.status_changed; 0 sends each at once.
+	CoalesceWindow time.Duration
 }
 
 func loadConfig(getenv func(string) string) (Config, error) {
@@ -63,6 +67,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 
 		WebhookSigningKeyID:        env.String("WEBHOOK_SIGNING_KEY_ID", ""),
 		WebhookAllowPrivateTargets: env.Bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", false),
+		CoalesceWindow:             env.Duration("LIFECYCLE_COALESCE_WINDOW", 0, 0, 5*time.Minute),
 	}
 	if seed := env.String("WEBHOOK_SIGNING_KEY", ""); seed != "" {
 		key, err := signing.ParseSeed(seed)
@@ -89,6 +94,6 @@ func (c Config) service(version string) service.Config {
 		IdempotencyTTL: c.IdempotencyTTL, MaxBodyBytes: c.MaxBodyBytes, OutboxPoll: c.OutboxPoll, Version: version,
 		SandboxDeployment: c.SandboxDeployment,
 		WebhookSigningKey: c.WebhookSigningKey, WebhookSigningKeyID: c.WebhookSigningKeyID,
-		WebhookAllowPrivateTargets: c.WebhookAllowPrivateTargets,
+		WebhookAllowPrivateTargets: c.WebhookAllowPrivateTargets, CoalesceWindow: c.CoalesceWindow,
 	}
 }

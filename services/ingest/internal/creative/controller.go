@@ -311,7 +311,7 @@ func (s *Service) ForceCreativeStatus(ctx context.Context, acct Account, creativ
 			}
 			reasons = []events.Reason{{Code: "CREATIVE_REJECTED", Message: reason}}
 		}
-		if err := publishTransition(ctx, tx, statusChanged(c, status, events.InitiatedBySeller, reasons, now, correlationID)); err != nil {
+		if err := s.publishTransition(ctx, tx, statusChanged(c, status, events.InitiatedBySeller, reasons, now, correlationID)); err != nil {
 			return err
 		}
 		switch {

@@ -40,7 +40,7 @@ func (s *Service) ApplyDecision(ctx context.Context, d events.Decision, approved
 			if d.DecidedBy == events.DecidedByHuman {
 				by = events.InitiatedByReviewHuman
 			}
-			if err := publishTransition(ctx, tx, statusChanged(c, status, by, d.Reasons, now, correlationID)); err != nil {
+			if err := s.publishTransition(ctx, tx, statusChanged(c, status, by, d.Reasons, now, correlationID)); err != nil {
 				return err
 			}
 		}

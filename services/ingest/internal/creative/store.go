@@ -63,6 +63,13 @@ type Tx interface {
 	AccountForUpdate(ctx context.Context, principalID, accountID string) (Account, error)
 	// Subscribers returns an account's notification configs.
 	Subscribers(ctx context.Context, accountID string) ([]Subscriber, error)
+	// QueueFires adds coalescing fires; a fire already waiting for the same
+	// creative and subscriber keeps its from-state and due time and takes
+	// the rest from the new one.
+	QueueFires(ctx context.Context, fires []PendingFire) error
+	// DueFires locks up to limit fires due by now (skipping locked ones).
+	DueFires(ctx context.Context, now time.Time, limit int) ([]PendingFire, error)
+	DeleteFires(ctx context.Context, fires []PendingFire) error
 	SetAccountStatus(ctx context.Context, accountID, status string, at time.Time) error
 
 	// Single-creative operations (review decisions, the test controller).

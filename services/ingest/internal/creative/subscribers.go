@@ -178,41 +178,87 @@ func reasonCode(from, to string) string {
 	}
 }
 
+// PendingFire is one subscriber's creative.status_changed fire, possibly
+// waiting out the coalescing window: From is the state before the first
+// transition it covers, the rest describe the last one.
+type PendingFire struct {
+	AccountID       string
+	CreativeID      string
+	SubscriberID    string
+	URL             string
+	Auth            *PushAuth
+	FromStatus      string
+	ToStatus        string
+	Revision        int64
+	InitiatedBy     string
+	RejectionReason string
+	NotificationID  string
+	ObservedAt      time.Time
+	CorrelationID   string
+	DueAt           time.Time
+}
+
+// firesOf are the fires one lifecycle event owes the account's active,
+// proven subscribers of creative.status_changed.
+func firesOf(ev *events.CreativeStatusChangedV1, subs []Subscriber, due time.Time) []PendingFire {
+	var out []PendingFire
+	for _, sub := range subs {
+		if !sub.Active || sub.ProvenAt == nil || !slices.Contains(sub.EventTypes, EventCreativeStatusChanged) {
+			continue
+		}
+		out = append(out, PendingFire{AccountID: ev.AccountID, CreativeID: ev.CreativeID, SubscriberID: sub.SubscriberID,
+			URL: sub.URL, Auth: sub.Auth, FromStatus: ev.FromStatus, ToStatus: ev.ToStatus, Revision: ev.Revision,
+			InitiatedBy: ev.InitiatedBy, RejectionReason: ev.RejectionReason, NotificationID: ev.NotificationID,
+			ObservedAt: ev.OccurredAt, CorrelationID: ev.CorrelationID, DueAt: due})
+	}
+	return out
+}
+
+// webhookOf renders a fire as the notifier's event; ok is false for a fire
+// with no webhook form (a move out of rejected or archived, or coalesced
+// transitions that ended where they started).
+func webhookOf(f PendingFire, now time.Time) (ev *events.NotificationRequestedV1, ok bool, err error) {
+	if !slices.Contains(webhookFrom, f.FromStatus) || f.FromStatus == f.ToStatus {
+		return nil, false, nil
+	}
+	initiator := "seller"
+	if f.InitiatedBy == events.InitiatedByReviewAuto {
+		initiator = "system"
+	}
+	key := newID("whk_")
+	body, err := json.Marshal(StatusChangedWebhook{
+		IdempotencyKey: key, NotificationID: f.NotificationID, NotificationType: EventCreativeStatusChanged,
+		FiredAt: now, SubscriberID: f.SubscriberID, AccountID: f.AccountID, CreativeID: f.CreativeID,
+		Transition: WebhookTransition{From: f.FromStatus, To: f.ToStatus, ObservedAt: f.ObservedAt},
+		ReasonCode: reasonCode(f.FromStatus, f.ToStatus), ReasonDetail: truncate(f.RejectionReason, 500), Initiator: initiator,
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("encoding the lifecycle webhook of %s: %w", f.CreativeID, err)
+	}
+	ev = &events.NotificationRequestedV1{
+		Header:         events.Header{EventID: newEventID(), CorrelationID: f.CorrelationID, OccurredAt: now},
+		IdempotencyKey: key, AccountID: f.AccountID, Kind: EventCreativeStatusChanged, URL: f.URL, Payload: body,
+	}
+	if a := f.Auth; a != nil && len(a.Schemes) == 1 {
+		ev.Auth = &events.WebhookAuth{Scheme: a.Schemes[0], Credentials: a.Credentials}
+	}
+	return ev, true, nil
+}
+
 // lifecycleWebhooks turns one lifecycle event into a webhook per
 // subscriber that asked for creative.status_changed and is active and
 // proven. Every fire gets its own idempotency_key (the notifier keeps it
 // across retries); the notification_id is the transition's, shared by all.
 func lifecycleWebhooks(ev *events.CreativeStatusChangedV1, subs []Subscriber, now time.Time) ([]events.Event, error) {
-	if !slices.Contains(webhookFrom, ev.FromStatus) {
-		return nil, nil
-	}
-	initiator := "seller"
-	if ev.InitiatedBy == events.InitiatedByReviewAuto {
-		initiator = "system"
-	}
 	var out []events.Event
-	for _, sub := range subs {
-		if !sub.Active || sub.ProvenAt == nil || !slices.Contains(sub.EventTypes, EventCreativeStatusChanged) {
-			continue
-		}
-		key := newID("whk_")
-		body, err := json.Marshal(StatusChangedWebhook{
-			IdempotencyKey: key, NotificationID: ev.NotificationID, NotificationType: EventCreativeStatusChanged,
-			FiredAt: now, SubscriberID: sub.SubscriberID, AccountID: ev.AccountID, CreativeID: ev.CreativeID,
-			Transition: WebhookTransition{From: ev.FromStatus, To: ev.ToStatus, ObservedAt: ev.OccurredAt},
-			ReasonCode: reasonCode(ev.FromStatus, ev.ToStatus), ReasonDetail: truncate(ev.RejectionReason, 500), Initiator: initiator,
-		})
+	for _, f := range firesOf(ev, subs, now) {
+		n, ok, err := webhookOf(f, now)
 		if err != nil {
-			return nil, fmt.Errorf("encoding the lifecycle webhook of %s: %w", ev.CreativeID, err)
+			return nil, err
 		}
-		n := &events.NotificationRequestedV1{
-			Header:         events.Header{EventID: newEventID(), CorrelationID: ev.CorrelationID, OccurredAt: now},
-			IdempotencyKey: key, AccountID: ev.AccountID, Kind: EventCreativeStatusChanged, URL: sub.URL, Payload: body,
+		if ok {
+			out = append(out, n)
 		}
-		if a := sub.Auth; a != nil && len(a.Schemes) == 1 {
-			n.Auth = &events.WebhookAuth{Scheme: a.Schemes[0], Credentials: a.Credentials}
-		}
-		out = append(out, n)
 	}
 	return out, nil
 }
@@ -229,15 +275,57 @@ func truncate(s string, n int) string {
 }
 
 // publishTransition publishes a seller-side transition on the lifecycle
-// topic and, in the same transaction, the account subscribers' webhooks.
-func publishTransition(ctx context.Context, tx Tx, ev *events.CreativeStatusChangedV1) error {
+// topic and, in the same transaction, its subscribers' webhooks — at once,
+// or queued to coalesce with later transitions of the creative within the
+// window.
+func (s *Service) publishTransition(ctx context.Context, tx Tx, ev *events.CreativeStatusChangedV1) error {
 	subs, err := tx.Subscribers(ctx, ev.AccountID)
 	if err != nil {
 		return err
+	}
+	if s.coalesce > 0 {
+		if fires := firesOf(ev, subs, ev.OccurredAt.Add(s.coalesce)); len(fires) > 0 {
+			if err := tx.QueueFires(ctx, fires); err != nil {
+				return err
+			}
+		}
+		return tx.Publish(ctx, ev)
 	}
 	hooks, err := lifecycleWebhooks(ev, subs, ev.OccurredAt)
 	if err != nil {
 		return err
 	}
 	return tx.Publish(ctx, append([]events.Event{ev}, hooks...)...)
+}
+
+// maxFiresPerFlush bounds one flush transaction.
+const maxFiresPerFlush = 100
+
+// FlushFires sends the coalesced fires whose window has passed, in one
+// transaction with their removal; it returns how many it took.
+func (s *Service) FlushFires(ctx context.Context) (int, error) {
+	n := 0
+	err := s.store.InTx(ctx, func(tx Tx) error {
+		now := s.now()
+		due, err := tx.DueFires(ctx, now, maxFiresPerFlush)
+		if err != nil || len(due) == 0 {
+			return err
+		}
+		n = len(due)
+		var evs []events.Event
+		for _, f := range due {
+			ev, ok, err := webhookOf(f, now)
+			if err != nil {
+				return err
+			}
+			if ok {
+				evs = append(evs, ev)
+			}
+		}
+		if err := tx.Publish(ctx, evs...); err != nil {
+			return err
+		}
+		return tx.DeleteFires(ctx, due)
+	})
+	return n, err
 }

@@ -55,6 +55,9 @@ type Options struct {
 	// Prover proves subscriber endpoints; nil leaves every subscriber
 	// unproven (inactive).
 	Prover Prover
+	// CoalesceWindow holds creative.status_changed fires this long so later
+	// transitions of the same creative join them; 0 fires at once.
+	CoalesceWindow time.Duration
 }
 
 // Service runs the creative library's use cases.
@@ -66,6 +69,7 @@ type Service struct {
 	// sandboxDeployment: see Options.SandboxDeployment.
 	sandboxDeployment bool
 	prover            Prover
+	coalesce          time.Duration
 }
 
 // NewService loads the format registry and returns the service.
@@ -88,6 +92,7 @@ func NewService(ctx context.Context, store Store, opts Options) (*Service, error
 
 		sandboxDeployment: opts.SandboxDeployment,
 		prover:            opts.Prover,
+		coalesce:          opts.CoalesceWindow,
 	}, nil
 }
 

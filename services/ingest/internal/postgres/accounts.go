@@ -369,3 +369,88 @@ func (s *Store) Accounts(ctx context.Context, principalID string) ([]creative.Ac
 	}
 	return accounts, withSubscribers(ctx, s.db, accounts)
 }
+
+// queueFires upserts coalescing fires in one statement: a waiting fire
+// keeps its from_status and due_at and takes the latest transition.
+const queueFires = `
+INSERT INTO lifecycle_fires (account_id, creative_id, subscriber_id, url, authentication, from_status, to_status, revision,
+    initiated_by, rejection_reason, notification_id, observed_at, correlation_id, due_at)
+SELECT account_id, creative_id, subscriber_id, url, authentication, from_status, to_status, revision,
+    initiated_by, rejection_reason, notification_id, observed_at, correlation_id, due_at
+FROM jsonb_to_recordset($1::jsonb) AS r(account_id text, creative_id text, subscriber_id text, url text, authentication jsonb,
+    from_status text, to_status text, revision bigint, initiated_by text, rejection_reason text, notification_id text,
+    observed_at timestamptz, correlation_id text, due_at timestamptz)
+ON CONFLICT (account_id, creative_id, subscriber_id) DO UPDATE SET url = EXCLUDED.url,
+    authentication = EXCLUDED.authentication, to_status = EXCLUDED.to_status, revision = EXCLUDED.revision,
+    initiated_by = EXCLUDED.initiated_by, rejection_reason = EXCLUDED.rejection_reason,
+    notification_id = EXCLUDED.notification_id, observed_at = EXCLUDED.observed_at, correlation_id = EXCLUDED.correlation_id`
+
+type fireRow struct {
+	AccountID       string             `json:"account_id" db:"account_id"`
+	CreativeID      string             `json:"creative_id" db:"creative_id"`
+	SubscriberID    string             `json:"subscriber_id" db:"subscriber_id"`
+	URL             string             `json:"url" db:"url"`
+	Auth            *creative.PushAuth `json:"authentication" db:"-"`
+	AuthRaw         []byte             `json:"-" db:"authentication"`
+	FromStatus      string             `json:"from_status" db:"from_status"`
+	ToStatus        string             `json:"to_status" db:"to_status"`
+	Revision        int64              `json:"revision" db:"revision"`
+	InitiatedBy     string             `json:"initiated_by" db:"initiated_by"`
+	RejectionReason string             `json:"rejection_reason" db:"rejection_reason"`
+	NotificationID  string             `json:"notification_id" db:"notification_id"`
+	ObservedAt      time.Time          `json:"observed_at" db:"observed_at"`
+	CorrelationID   string             `json:"correlation_id" db:"correlation_id"`
+	DueAt           time.Time          `json:"due_at" db:"due_at"`
+}
+
+func (t *txn) QueueFires(ctx context.Context, fires []creative.PendingFire) error {
+	rows := make([]fireRow, len(fires))
+	for i, f := range fires {
+		rows[i] = fireRow{AccountID: f.AccountID, CreativeID: f.CreativeID, SubscriberID: f.SubscriberID, URL: f.URL, Auth: f.Auth,
+			FromStatus: f.FromStatus, ToStatus: f.ToStatus, Revision: f.Revision, InitiatedBy: f.InitiatedBy,
+			RejectionReason: f.RejectionReason, NotificationID: f.NotificationID, ObservedAt: f.ObservedAt,
+			CorrelationID: f.CorrelationID, DueAt: f.DueAt}
+	}
+	return t.execRecords(ctx, "lifecycle fires", queueFires, rows, len(rows))
+}
+
+const dueFires = `SELECT account_id, creative_id, subscriber_id, url, authentication, from_status, to_status, revision,
+    initiated_by, rejection_reason, notification_id, observed_at, correlation_id, due_at
+FROM lifecycle_fires WHERE due_at <= $1 ORDER BY due_at LIMIT $2 FOR UPDATE SKIP LOCKED`
+
+func (t *txn) DueFires(ctx context.Context, now time.Time, limit int) ([]creative.PendingFire, error) {
+	var rows []fireRow
+	if err := t.tx.SelectContext(ctx, &rows, dueFires, now, limit); err != nil {
+		return nil, fmt.Errorf("reading due lifecycle fires: %w", err)
+	}
+	out := make([]creative.PendingFire, len(rows))
+	for i, r := range rows {
+		out[i] = creative.PendingFire{AccountID: r.AccountID, CreativeID: r.CreativeID, SubscriberID: r.SubscriberID, URL: r.URL,
+			FromStatus: r.FromStatus, ToStatus: r.ToStatus, Revision: r.Revision, InitiatedBy: r.InitiatedBy,
+			RejectionReason: r.RejectionReason, NotificationID: r.NotificationID, ObservedAt: r.ObservedAt,
+			CorrelationID: r.CorrelationID, DueAt: r.DueAt}
+		if len(r.AuthRaw) > 0 && string(r.AuthRaw) != "null" {
+			out[i].Auth = &creative.PushAuth{}
+			if err := json.Unmarshal(r.AuthRaw, out[i].Auth); err != nil {
+				return nil, fmt.Errorf("lifecycle fire %s/%s authentication: %w", r.CreativeID, r.SubscriberID, err)
+			}
+		}
+	}
+	return out, nil
+}
+
+const deleteFires = `DELETE FROM lifecycle_fires f USING jsonb_to_recordset($1::jsonb) AS r(account_id text, creative_id text, subscriber_id text)
+WHERE f.account_id = r.account_id AND f.creative_id = r.creative_id AND f.subscriber_id = r.subscriber_id`
+
+func (t *txn) DeleteFires(ctx context.Context, fires []creative.PendingFire) error {
+	type key struct {
+		AccountID    string `json:"account_id"`
+		CreativeID   string `json:"creative_id"`
+		SubscriberID string `json:"subscriber_id"`
+	}
+	keys := make([]key, len(fires))
+	for i, f := range fires {
+		keys[i] = key{f.AccountID, f.CreativeID, f.SubscriberID}
+	}
+	return t.execRecords(ctx, "sent lifecycle fires", deleteFires, keys, len(keys))
+}

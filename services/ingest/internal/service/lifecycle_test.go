@@ -4,11 +4,13 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
 
 	"example.com/creativesync/events"
 	"example.com/creativesync/platform/servicetest"
+	"example.com/creativesync/services/ingest/internal/service"
 )
 
 // Seller-side transitions (review decisions, the controller) publish one
@@ -94,5 +96,48 @@ func TestTransitionsFanOutToProvenSubscribers(t *testing.T) {
 		body["account_id"] != "acct_1" || body["notification_type"] != "creative.status_changed" || body["reason_code"] != "review_failure" ||
 		body["reason_detail"] != "landing page is malware" || body["initiator"] != "system" || tr["from"] != "pending_review" || tr["to"] != "rejected" {
 		t.Errorf("webhook %+v body %v", note, body)
+	}
+}
+
+// Within the coalescing window, transitions of one creative reach a
+// subscriber as one fire from the first state to the last.
+func TestTransitionsCoalesceWithinTheWindow(t *testing.T) {
+	t.Parallel()
+	s := startIngestB(t, func(c *service.Config) { c.CoalesceWindow = 3 * time.Second })
+	ep := sharedEndpoint()
+	d := decl("acct-1.example", "agency.example")
+	d["notification_configs"] = []any{map[string]any{"subscriber_id": "buyer-primary", "url": ep.URL("/ok/coalesce"),
+		"event_types": []string{"creative.status_changed"}}}
+	if _, out := s.syncAccounts(s.key, syncAccountsReq(d)); out.Accounts[0].Action != "updated" {
+		t.Fatalf("registering: %+v", out)
+	}
+	if st, m, _ := s.sync(syncReq(banner("co1"))); st != 200 {
+		t.Fatalf("sync: %d %v", st, m)
+	}
+	s.publish(&events.CreativeApprovedV1{Header: events.Header{EventID: watermill.NewUUID()},
+		Decision: events.Decision{AccountID: "acct_1", CreativeID: "co1", Revision: 1, Score: 0.95, DecidedBy: events.DecidedByAuto}})
+	servicetest.EventuallyTrue(t, within, "the approval", func() bool { return s.bk.Count("creative_status_changed_v1") == 1 })
+	s.publish(&events.CreativeRejectedV1{Header: events.Header{EventID: watermill.NewUUID()},
+		Decision: events.Decision{AccountID: "acct_1", CreativeID: "co1", Revision: 1, DecidedBy: events.DecidedByHuman,
+			Reasons: []events.Reason{{Code: "MISLEADING", Message: "claims are not substantiated"}}}})
+	servicetest.EventuallyTrue(t, within, "the rejection", func() bool { return s.bk.Count("creative_status_changed_v1") == 2 })
+	if n := s.bk.Count("notification_requested_v1"); n != 0 {
+		t.Fatalf("%d webhooks before the window passed", n)
+	}
+	servicetest.EventuallyTrue(t, within, "the coalesced webhook", func() bool { return s.bk.Count("notification_requested_v1") == 1 })
+	var note events.NotificationRequestedV1
+	s.lastEvent("notification_requested_v1", &note)
+	var body struct {
+		Transition struct{ From, To string } `json:"transition"`
+		ReasonCode string                    `json:"reason_code"`
+		Detail     string                    `json:"reason_detail"`
+	}
+	must(t, json.Unmarshal(note.Payload, &body))
+	if body.Transition.From != "pending_review" || body.Transition.To != "rejected" || body.ReasonCode != "review_failure" ||
+		body.Detail != "claims are not substantiated" {
+		t.Errorf("coalesced webhook: %s", note.Payload)
+	}
+	if n := s.count(`SELECT count(*) FROM lifecycle_fires`); n != 0 {
+		t.Errorf("%d fires left queued", n)
 	}
 }

@@ -54,6 +54,9 @@ type Config struct {
 	// ChallengeClient sends challenges (tests give one trusting their TLS
 	// server); nil is a plain client.
 	ChallengeClient *http.Client
+	// CoalesceWindow holds creative.status_changed fires so transitions of
+	// one creative within it reach a subscriber as one; 0 fires at once.
+	CoalesceWindow time.Duration
 }
 
 // Name names the service's durable consumers (ingest_<handler>) and its
@@ -134,7 +137,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 	}
 	prover := challenge.New(cfg.ChallengeClient, signer, cfg.AgentURLs[0], cfg.WebhookAllowPrivateTargets)
 	svc, err := creative.NewService(ctx, s.Store, creative.Options{IdempotencyTTL: cfg.IdempotencyTTL, AgentURLs: cfg.AgentURLs,
-		SandboxDeployment: cfg.SandboxDeployment, Prover: prover})
+		SandboxDeployment: cfg.SandboxDeployment, Prover: prover, CoalesceWindow: cfg.CoalesceWindow})
 	if err != nil {
 		return nil, err
 	}
@@ -196,11 +199,12 @@ func (s *Service) Addr() string { return s.http.Addr() }
 // connections close.
 func (s *Service) Run(ctx context.Context) error {
 	return lifecycle.Run(ctx, lifecycle.Parts{
-		Name:       Name,
-		Logger:     s.log,
-		HTTP:       s.http,
-		Routers:    []lifecycle.Router{s.router},
-		Workers:    []lifecycle.Worker{{Name: "pruner", Run: lifecycle.Every(pruneInterval, s.prune)}},
+		Name:    Name,
+		Logger:  s.log,
+		HTTP:    s.http,
+		Routers: []lifecycle.Router{s.router},
+		Workers: []lifecycle.Worker{{Name: "pruner", Run: lifecycle.Every(pruneInterval, s.prune)},
+			{Name: "lifecycle-fires", Run: lifecycle.Every(s.flushInterval(), s.flushFires)}},
 		Relay:      s.relay,
 		Backlog:    func(ctx context.Context) (int64, error) { return outbox.Backlog(ctx, s.db.DB) },
 		Close:      s.closers.Close,
@@ -218,6 +222,30 @@ const pruneInterval = 5 * time.Minute
 
 // prune deletes relayed outbox rows and long-expired idempotency keys;
 // neither table would otherwise stop growing.
+// flushInterval is how often coalesced fires are looked for: a quarter of
+// the window, between 50 ms and 5 s (and rarely when nothing coalesces).
+func (s *Service) flushInterval() time.Duration {
+	if s.cfg.CoalesceWindow <= 0 {
+		return time.Minute // rows can only be left from an earlier configuration
+	}
+	return min(max(s.cfg.CoalesceWindow/4, 50*time.Millisecond), 5*time.Second)
+}
+
+func (s *Service) flushFires(ctx context.Context) {
+	for {
+		n, err := s.Domain.FlushFires(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.log.Warn("sending coalesced lifecycle webhooks", "err", err)
+			}
+			return
+		}
+		if n < 100 { // a full batch means more may be due
+			return
+		}
+	}
+}
+
 func (s *Service) prune(ctx context.Context) {
 	if n, err := outbox.Prune(ctx, s.db.DB); err != nil && ctx.Err() == nil {
 		s.log.Warn("pruning outbox", "err", err)
