@@ -9,6 +9,7 @@ replace example.com/creativesync/events => ../../events
 require (
 	example.com/creativesync/platform v0.0.0
 	github.com/ThreeDotsLabs/watermill v1.5.1
+	github.com/alexedwards/argon2id v1.0.0
 	github.com/jmoiron/sqlx v1.4.0
 	github.com/nats-io/nats.go v1.37.0
 	github.com/prometheus/client_golang v1.25.0

@@ -385,7 +385,7 @@ func TestTenantPolicyChangesTheOutcome(t *testing.T) {
 	if _, own, err := f.svc.Policy(ctx, "lenient"); err != nil || own {
 		t.Fatalf("policy before any is set: own=%v err=%v", own, err)
 	}
-	if err := f.svc.SetPolicy(ctx, "lenient", review.Thresholds{Approve: 0.5, Reject: 0.05}); err != nil {
+	if err := f.svc.SetPolicy(ctx, "lead@x.example", "lenient", review.Standards{Thresholds: review.Thresholds{Approve: 0.5, Reject: 0.05}}); err != nil {
 		t.Fatal(err)
 	}
 	th, own, err := f.svc.Policy(ctx, "lenient")
@@ -398,9 +398,9 @@ func TestTenantPolicyChangesTheOutcome(t *testing.T) {
 	if rv := mustReview(t, f.svc, aiUndisclosed(synced("strict", "ai", 1))); rv.State != review.StatePendingHuman {
 		t.Fatalf("default tenant: %s", rv.State)
 	}
-	err = f.svc.SetPolicy(ctx, "lenient", review.Thresholds{Approve: 0.5, Reject: 0.5})
+	err = f.svc.SetPolicy(ctx, "lead@x.example", "lenient", review.Standards{Thresholds: review.Thresholds{Approve: 0.5, Reject: 0.5}})
 	wantCode(t, err, review.CodeInvalidRequest)
-	if err := f.svc.SetPolicy(ctx, "lenient", review.Thresholds{Approve: 0.95, Reject: 0.2}); err != nil {
+	if err := f.svc.SetPolicy(ctx, "lead@x.example", "lenient", review.Standards{Thresholds: review.Thresholds{Approve: 0.95, Reject: 0.2}}); err != nil {
 		t.Fatalf("updating a policy: %v", err)
 	}
 	if th, _, _ := f.svc.Policy(ctx, "lenient"); th.Approve != 0.95 || th.Reject != 0.2 {

@@ -60,6 +60,9 @@ func SnapshotOf(ev *events.CreativeSyncedV1) Snapshot {
 	}
 	if ev.Format != nil {
 		s.FormatName = ev.Format.Name
+		for _, fa := range ev.Format.Assets {
+			s.FormatAssets = append(s.FormatAssets, fa.AssetID)
+		}
 	}
 	if isNull(s.Assets) {
 		s.Assets = json.RawMessage(`{}`)

@@ -67,6 +67,9 @@ const (
 	PolicyAutoReject        = "auto_reject"
 	PolicyUncertainScore    = "uncertain_score"
 	PolicySensitiveCategory = "sensitive_category"
+	// PolicyClassifierUnavailable holds a creative for a person because the
+	// external classifier did not answer: no answer is not an approval.
+	PolicyClassifierUnavailable = "classifier_unavailable"
 )
 
 // Creative is what the rules look at: one revision of a synced creative,
@@ -114,6 +117,9 @@ type Snapshot struct {
 	Assets     json.RawMessage `json:"assets"`
 	Tags       []string        `json:"tags,omitempty"`
 	Provenance json.RawMessage `json:"provenance,omitempty"`
+	// FormatAssets are the format's asset ids in the format's order, so the
+	// page previews a creative the way the format assembles it.
+	FormatAssets []string `json:"format_assets,omitempty"`
 }
 
 // Review is the recorded outcome for one revision.
@@ -137,8 +143,15 @@ type Review struct {
 	SourceEventID string
 	// SupersededBy is the newer revision that replaced this one, or 0.
 	SupersededBy int64
-	CreatedAt    time.Time
-	DecidedAt    time.Time // zero while pending
+	// ClaimedBy is the reviewer working on the revision until ClaimedUntil;
+	// meanwhile nobody else may decide it.
+	ClaimedBy    string
+	ClaimedUntil time.Time
+	// QueuedSince is when the creative entered the queue: the first pending
+	// revision's time, so a re-sync keeps its place. Set by Queue only.
+	QueuedSince time.Time
+	CreatedAt   time.Time
+	DecidedAt   time.Time // zero while pending
 }
 
 // Reasons returns the findings in event form.
@@ -155,6 +168,12 @@ func (r Review) Reasons() []events.Reason {
 		out = append(out, f.Reason())
 	}
 	return out
+}
+
+// ClaimedByOther reports whether someone other than reviewer holds a live
+// claim at now.
+func (r Review) ClaimedByOther(reviewer string, now time.Time) bool {
+	return r.ClaimedBy != "" && r.ClaimedBy != reviewer && now.Before(r.ClaimedUntil)
 }
 
 // Decided reports whether the review has a final state.

@@ -22,6 +22,7 @@ import (
 	"example.com/creativesync/services/review/internal/messaging"
 	"example.com/creativesync/services/review/internal/postgres"
 	"example.com/creativesync/services/review/internal/review"
+	"example.com/creativesync/services/review/internal/staff"
 )
 
 // Name names the service's durable consumers (review_<handler>) and its
@@ -47,7 +48,9 @@ type Config struct {
 	Thresholds review.Thresholds
 	// Categories are the sensitive categories always sent to a person.
 	Categories review.Categories
-	// ReviewerToken guards the reviewer API and page; empty disables them.
+	// ReviewerToken is REVIEWER_TOKEN, a development-only shared API token
+	// acting as an admin; empty (production) accepts only reviewers' own
+	// tokens and sessions.
 	ReviewerToken string
 }
 
@@ -149,7 +152,8 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Service, err 
 		return nil, err
 	}
 
-	api := httpapi.New(httpapi.Config{Reviews: reviews, Token: cfg.ReviewerToken, Logger: logger})
+	staffSvc := staff.NewService(postgres.NewStaffStore(s.db), nil)
+	api := httpapi.New(httpapi.Config{Reviews: reviews, Staff: staffSvc, DevToken: cfg.ReviewerToken, Logger: logger})
 	handler := httpserver.Handler(reg, lifecycle.Checks(s.db, nc, s.router), api.Routes)
 	if s.http, err = httpserver.Listen(cfg.HTTPAddr, handler, logger); err != nil {
 		return nil, err
