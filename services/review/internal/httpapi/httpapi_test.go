@@ -418,3 +418,142 @@ func TestAPI(t *testing.T) {
 		}
 	})
 }
+
+func TestReviewerPage(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "")
+	ctx := context.Background()
+	// An account that never auto-rejects, so a creative with a script URL
+	// reaches a person and the page must show it safely.
+	if err := e.svc.SetPolicy(ctx, "lea@seller.example", "acct", review.Standards{
+		Thresholds: review.Thresholds{Approve: 0.9, Reject: 0}, Reasons: []string{"Misleading claim"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e.queue(t, "acct", "evil", `<script>alert("x")</script>`,
+		`{"image":{"asset_type":"image","url":"https://cdn.example.com/b.png","width":300,"height":250},"click_url":{"asset_type":"url","url":"javascript:alert(1)"}}`)
+
+	form := func(v url.Values) string { return v.Encode() }
+	headers := func(cookie, site string) map[string]string {
+		h := map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Sec-Fetch-Site": site}
+		if cookie != "" {
+			h["Cookie"] = cookie
+		}
+		return h
+	}
+
+	r := e.call(t, http.MethodGet, "/reviews", "", nil)
+	if r.status != http.StatusOK || !strings.Contains(r.body, `name="password"`) || strings.Contains(r.body, "evil") {
+		t.Fatalf("signed-out page: %d %s", r.status, r.body)
+	}
+	// Wrong password and unknown e-mail get the same answer, and the
+	// typed e-mail stays in the form.
+	for _, email := range []string{"ana@seller.example", "nobody@seller.example"} {
+		r = e.call(t, http.MethodPost, "/reviews/login", form(url.Values{"email": {email}, "password": {"wrong password!"}}), headers("", "same-origin"))
+		if r.status != http.StatusUnauthorized || r.header.Get("Set-Cookie") != "" || !strings.Contains(r.body, `value="`+email+`"`) ||
+			!strings.Contains(r.body, "e-mail or password is wrong") {
+			t.Fatalf("wrong password for %s: %d %s", email, r.status, r.body)
+		}
+	}
+	if r = e.call(t, http.MethodPost, "/reviews/login", form(url.Values{"email": {"Ana <ana@seller.example>"}, "password": {password}}), headers("", "same-origin")); r.status != http.StatusBadRequest {
+		t.Fatalf("display-name address: %d", r.status)
+	}
+	login := form(url.Values{"email": {"ANA@seller.example"}, "password": {password}})
+	if r = e.call(t, http.MethodPost, "/reviews/login", login, headers("", "cross-site")); r.status != http.StatusForbidden {
+		t.Fatalf("cross-site login: %d", r.status)
+	}
+	r = e.call(t, http.MethodPost, "/reviews/login", login, headers("", "same-origin"))
+	cookie := r.header.Get("Set-Cookie")
+	if r.status != http.StatusSeeOther || !strings.Contains(cookie, "HttpOnly") || !strings.Contains(cookie, "SameSite=Strict") ||
+		!strings.Contains(cookie, "Path=/reviews") || strings.Contains(cookie, "ana") {
+		t.Fatalf("login: %d, cookie %q", r.status, cookie)
+	}
+	session := strings.SplitN(cookie, ";", 2)[0]
+
+	r = e.call(t, http.MethodGet, "/reviews", "", map[string]string{"Cookie": session})
+	if r.status != http.StatusOK || !strings.Contains(r.body, `Signed in as <strong id="me">ana@seller.example</strong>`) {
+		t.Fatalf("queue: %d %s", r.status, r.body)
+	}
+	for _, bad := range []string{`<script>alert`, `href="javascript:`} {
+		if strings.Contains(r.body, bad) {
+			t.Errorf("page contains %q", bad)
+		}
+	}
+	for _, want := range []string{`&lt;script&gt;`, `<img src="https://cdn.example.com/b.png"`, `declared 300×250`, `FORBIDDEN_URL_SCHEME`,
+		`action="/reviews/acct/evil/1/decision"`, "javascript:alert(1)</code>", `<option value="Misleading claim">`, "<strong>1</strong> waiting"} {
+		if !strings.Contains(r.body, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	// The CSP lets previews load from exactly the assets' origins.
+	if csp := r.header.Get("Content-Security-Policy"); !strings.Contains(csp, "img-src https://cdn.example.com;") ||
+		!strings.Contains(csp, "default-src 'none'") || !strings.Contains(csp, "script-src 'self'") {
+		t.Fatalf("CSP = %q", csp)
+	}
+	for _, q := range []string{"sort=bogus", "policy=auto_approve", "offset=-1", "offset=x"} {
+		if r := e.call(t, http.MethodGet, "/reviews?"+q, "", map[string]string{"Cookie": session}); r.status != http.StatusBadRequest {
+			t.Errorf("queue ?%s = %d", q, r.status)
+		}
+	}
+
+	decide := "/reviews/acct/evil/1/decision"
+	if r := e.call(t, http.MethodPost, decide, form(url.Values{"decision": {"reject"}, "reason": {"x"}}), headers("review_session=forged", "same-origin")); r.status != http.StatusUnauthorized {
+		t.Fatalf("forged session: %d", r.status)
+	}
+	if r := e.call(t, http.MethodPost, decide, form(url.Values{"decision": {"reject"}, "reason": {"x"}}), headers(session, "cross-site")); r.status != http.StatusForbidden {
+		t.Fatalf("cross-site decision: %d", r.status)
+	}
+	// Refused forms come back with what was typed; nothing is decided.
+	r = e.call(t, http.MethodPost, decide, form(url.Values{"decision": {"reject"}, "reason": {"  "}}), headers(session, "same-origin"))
+	if r.status != http.StatusBadRequest || !strings.Contains(r.body, "a rejection needs a reason") || !strings.Contains(r.body, `id="reason-0"`) {
+		t.Fatalf("reject without a reason: %d %s", r.status, r.body)
+	}
+	r = e.call(t, http.MethodPost, decide, form(url.Values{"decision": {"reject"}, "reason": {"kept text"}, "policy_reason": {"Made up"}}), headers(session, "same-origin"))
+	if r.status != http.StatusBadRequest || !strings.Contains(r.body, "not one of this account") || !strings.Contains(r.body, ">kept text</textarea>") {
+		t.Fatalf("unknown policy reason: %d %s", r.status, r.body)
+	}
+	if rv, _ := e.svc.Get(ctx, review.Key{AccountID: "acct", CreativeID: "evil", Revision: 1}); rv.Decided() {
+		t.Fatal("a refused form decided the review")
+	}
+	r = e.call(t, http.MethodPost, decide, form(url.Values{"decision": {"reject"}, "reason": {"script in the name"}, "policy_reason": {"Misleading claim"}}), headers(session, "same-origin"))
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/reviews?done=rejected" {
+		t.Fatalf("decision: %d %q %s", r.status, r.header.Get("Location"), r.body)
+	}
+	rv, err := e.svc.Get(ctx, review.Key{AccountID: "acct", CreativeID: "evil", Revision: 1})
+	if err != nil || rv.Reviewer != "ana@seller.example" || rv.State != review.StateRejected || rv.DecisionReason != "Misleading claim: script in the name" {
+		t.Fatalf("stored decision: %+v %v", rv, err)
+	}
+	r = e.call(t, http.MethodPost, decide, form(url.Values{"decision": {"approve"}}), headers(session, "same-origin"))
+	if r.status != http.StatusConflict || !strings.Contains(r.body, review.CodeAlreadyDecided) {
+		t.Fatalf("second decision: %d %s", r.status, r.body)
+	}
+	r = e.call(t, http.MethodGet, "/reviews?done=rejected", "", map[string]string{"Cookie": session})
+	if !strings.Contains(r.body, "Decision recorded: rejected.") || !strings.Contains(r.body, "Nothing waits") {
+		t.Fatalf("queue after decision: %s", r.body)
+	}
+	r = e.call(t, http.MethodGet, "/reviews/state?key=acct/evil/1", "", map[string]string{"Cookie": session})
+	if r.status != http.StatusOK || !strings.Contains(r.body, `"acct/evil/1":{"state":"rejected","reviewer":"ana@seller.example"}`) {
+		t.Fatalf("state: %d %s", r.status, r.body)
+	}
+	r = e.call(t, http.MethodGet, "/reviews/acct/evil/history", "", map[string]string{"Cookie": session})
+	if r.status != http.StatusOK || !strings.Contains(r.body, `<strong class="decider">ana@seller.example</strong>`) {
+		t.Fatalf("history: %d %s", r.status, r.body)
+	}
+
+	// Sign-out ends the session on the server; an admin can end them too.
+	r = e.call(t, http.MethodPost, "/reviews/logout", "", headers(session, "same-origin"))
+	if r.status != http.StatusSeeOther || !strings.Contains(r.header.Get("Set-Cookie"), "Max-Age=0") {
+		t.Fatalf("logout: %d %q", r.status, r.header.Get("Set-Cookie"))
+	}
+	if r := e.call(t, http.MethodGet, "/reviews", "", map[string]string{"Cookie": session}); strings.Contains(r.body, "Signed in as") {
+		t.Fatal("the session outlived sign-out")
+	}
+	r = e.call(t, http.MethodPost, "/reviews/login", login, headers("", "same-origin"))
+	second := strings.SplitN(r.header.Get("Set-Cookie"), ";", 2)[0]
+	if n, err := e.staff.RevokeSessions(ctx, "adm@seller.example", "ana@seller.example"); err != nil || n != 1 {
+		t.Fatalf("revoke: %d %v", n, err)
+	}
+	if r := e.call(t, http.MethodGet, "/reviews", "", map[string]string{"Cookie": second}); strings.Contains(r.body, "Signed in as") {
+		t.Fatal("a revoked session still works")
+	}
+}

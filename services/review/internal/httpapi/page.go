@@ -120,9 +120,13 @@ type queueItem struct {
 	ClaimedBy   string
 	ClaimedMine bool
 	ClaimedElse bool
-	// FormError and Reason re-show a rejected form with what was typed.
-	FormError string
-	Reason    string
+	// PolicyReasons are the account's reasons to pick from.
+	PolicyReasons []string
+	// FormError, Reason and PolicyReason re-show a refused form with what
+	// was typed and picked.
+	FormError    string
+	Reason       string
+	PolicyReason string
 }
 
 type assetView struct {
@@ -220,9 +224,10 @@ func (p page) queue(w http.ResponseWriter, r *http.Request) {
 
 // formState re-shows a decision form that could not be accepted.
 type formState struct {
-	key    review.Key
-	err    string
-	reason string
+	key          review.Key
+	err          string
+	reason       string
+	policyReason string
 }
 
 func (p page) renderQueue(w http.ResponseWriter, r *http.Request, who staff.Reviewer, status int, form *formState) {
@@ -248,10 +253,20 @@ func (p page) renderQueue(w http.ResponseWriter, r *http.Request, who staff.Revi
 	}
 	origins := map[string]bool{}
 	now := time.Now()
+	reasons := map[string][]string{} // per account, loaded once a request
 	for i, rv := range res.Reviews {
 		item := toQueueItem(i, rv, who.Email, now)
+		if _, ok := reasons[rv.AccountID]; !ok {
+			st, _, err := p.reviews.Policy(r.Context(), rv.AccountID)
+			if err != nil {
+				p.renderError(w, r, err)
+				return
+			}
+			reasons[rv.AccountID] = st.Reasons
+		}
+		item.PolicyReasons = reasons[rv.AccountID]
 		if form != nil && form.key == rv.Key {
-			item.FormError, item.Reason = form.err, form.reason
+			item.FormError, item.Reason, item.PolicyReason = form.err, form.reason, form.policyReason
 		}
 		for _, a := range item.Assets {
 			if o := origin(a.Preview); o != "" {
@@ -514,10 +529,30 @@ func (p page) decide(w http.ResponseWriter, r *http.Request) {
 		p.renderError(w, r, apperr.New(review.CodeInvalidRequest, "the form could not be read"))
 		return
 	}
-	reason := strings.TrimSpace(r.PostForm.Get("reason"))
-	if code := r.PostForm.Get("policy_reason"); code != "" {
-		reason = strings.TrimSpace(code + ": " + reason)
-		reason = strings.TrimSuffix(reason, ":")
+	typed, picked := r.PostForm.Get("reason"), r.PostForm.Get("policy_reason")
+	refuse := func(err error) {
+		// A correctable mistake (no reason for a rejection, a reason the
+		// account does not offer) re-shows the queue with the form as it
+		// was typed, never an error page that loses the text.
+		e := apperr.As(err)
+		p.renderQueue(w, r, who, http.StatusBadRequest, &formState{key: k, err: e.Message, reason: typed, policyReason: picked})
+	}
+	reason := strings.TrimSpace(typed)
+	if picked != "" {
+		st, _, err := p.reviews.Policy(r.Context(), k.AccountID)
+		if err != nil {
+			p.renderError(w, r, err)
+			return
+		}
+		if !slices.Contains(st.Reasons, picked) {
+			refuse(apperr.Newf(review.CodeInvalidRequest, "%q is not one of this account's policy reasons", picked).WithField("policy_reason"))
+			return
+		}
+		if reason == "" {
+			reason = picked
+		} else {
+			reason = picked + ": " + reason
+		}
 	}
 	rv, err := p.reviews.Decide(r.Context(), k, review.HumanDecision{
 		Verdict:  review.Verdict(r.PostForm.Get("decision")),
@@ -525,11 +560,8 @@ func (p page) decide(w http.ResponseWriter, r *http.Request) {
 		Reason:   reason,
 	})
 	if err != nil {
-		// A correctable mistake (no reason for a rejection) re-shows the
-		// queue with the form as it was typed, never an error page that
-		// loses the text.
 		if e := apperr.As(err); e != nil && e.Code == review.CodeInvalidRequest {
-			p.renderQueue(w, r, who, http.StatusBadRequest, &formState{key: k, err: e.Message, reason: r.PostForm.Get("reason")})
+			refuse(err)
 			return
 		}
 		p.renderError(w, r, err)

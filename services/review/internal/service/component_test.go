@@ -49,6 +49,9 @@ func newStack(t testing.TB) *stack {
 	return s
 }
 
+// reviewerPassword is every test reviewer's password.
+const reviewerPassword = "correct horse battery"
+
 // addReviewer creates a reviewer account the way `review admin` does and
 // returns an API token of it.
 func (s *stack) addReviewer(email string, role staff.Role) string {
@@ -63,7 +66,7 @@ func (s *stack) addReviewer(email string, role staff.Role) string {
 		s.t.Fatal(err)
 	}
 	st := staff.NewService(postgres.NewStaffStore(db), &argon2id.Params{Memory: 1024, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32})
-	if _, err := st.AddReviewer(ctx, "test", staff.NewReviewer{Email: email, Role: role, Password: "correct horse battery"}); err != nil {
+	if _, err := st.AddReviewer(ctx, "test", staff.NewReviewer{Email: email, Role: role, Password: reviewerPassword}); err != nil {
 		s.t.Fatal(err)
 	}
 	tok, err := st.IssueToken(ctx, "test", email, "component test")
@@ -180,6 +183,12 @@ func (s *stack) settle() {
 
 func (r running) do(t *testing.T, method, path string, body any) (int, []byte) {
 	t.Helper()
+	return r.doAs(t, r.token, method, path, body)
+}
+
+// doAs calls the API with another reviewer's token.
+func (r running) doAs(t *testing.T, token, method, path string, body any) (int, []byte) {
+	t.Helper()
 	var rd io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
@@ -189,7 +198,7 @@ func (r running) do(t *testing.T, method, path string, body any) (int, []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+r.token)
+	req.Header.Set("Authorization", "Bearer "+token)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}

@@ -14,10 +14,11 @@
     form.addEventListener("submit", function (ev) {
       var btn = ev.submitter;
       var reason = form.querySelector("textarea");
+      var picked = form.querySelector("select[name=policy_reason]");
       var msg = form.querySelector(".client-error");
-      if (btn && btn.value === "reject" && reason.value.trim() === "") {
+      if (btn && btn.value === "reject" && reason.value.trim() === "" && !(picked && picked.value)) {
         ev.preventDefault();
-        msg.textContent = "A rejection needs a reason; the buyer sees it.";
+        msg.textContent = "A rejection needs a policy reason or a written reason; the buyer sees it.";
         msg.hidden = false;
         reason.focus();
       }
@@ -91,7 +92,8 @@
       case "r":
         if (!item) break;
         var reason = item.querySelector("textarea");
-        if (reason.value.trim() === "") { ev.preventDefault(); reason.focus(); } else item.querySelector("button.reject").click();
+        var sel = item.querySelector("select[name=policy_reason]");
+        if (reason.value.trim() === "" && !(sel && sel.value)) { ev.preventDefault(); (sel || reason).focus(); } else item.querySelector("button.reject").click();
         break;
       default: return;
     }
