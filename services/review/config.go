@@ -1,6 +1,8 @@
 package main
 
 import (
+	"time"
+
 	"example.com/creativesync/platform/config"
 	"example.com/creativesync/services/review/internal/review"
 	"example.com/creativesync/services/review/internal/service"
@@ -25,11 +27,16 @@ import (
 //	REVIEW_SENSITIVE_KEYWORDS      categories always sent to a person, as
 //	                               "political=vote,election;health=clinic" (default: a built-in
 //	                               political/health/finance list)
-//	REVIEWER_TOKEN                 bearer token of the reviewer API and page; unset disables
-//	                               both (their routes answer 404) (default unset)
+//	REVIEWER_TOKEN                 development only: a shared API token acting as an admin,
+//	                               recorded as "shared-token (development)"; the page never
+//	                               accepts it (default unset: only reviewers' own tokens)
+//	REVIEW_CLASSIFIER_URL          http(s) URL of an external classifier consulted after the
+//	                               rules; its failure holds the creative for a person (default unset)
+//	REVIEW_CLASSIFIER_TIMEOUT      deadline of one classifier call (default 2s, 50ms–5s; one
+//	                               review has 10s in all)
 //
 // The shared variables are read and checked by platform/config. Tenants
-// override the thresholds with PUT /api/v1/policies/{account_id}.
+// set their content standards with PUT /api/v1/policies/{account_id}.
 type Config struct {
 	LogLevel string
 	Service  service.Config
@@ -51,8 +58,12 @@ func loadConfig(getenv func(string) string) (Config, error) {
 				Approve: env.Float("REVIEW_AUTO_APPROVE_THRESHOLD", review.DefaultApproveThreshold, 0, 1),
 				Reject:  env.Float("REVIEW_AUTO_REJECT_THRESHOLD", review.DefaultRejectThreshold, 0, 1),
 			},
-			Categories: review.DefaultCategories(),
+			Categories:        review.DefaultCategories(),
+			ClassifierTimeout: env.Duration("REVIEW_CLASSIFIER_TIMEOUT", 2*time.Second, 50*time.Millisecond, 5*time.Second),
 		},
+	}
+	if env.String("REVIEW_CLASSIFIER_URL", "") != "" {
+		cfg.Service.ClassifierURL = env.URL("REVIEW_CLASSIFIER_URL", "", "http", "https")
 	}
 	// Compared only when each threshold parsed, so a typo is not also
 	// reported as a contradiction.

@@ -428,3 +428,65 @@ func TestCancelledContextRollsBack(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// failingClassifier never answers usefully.
+type failingClassifier struct{}
+
+func (failingClassifier) Classify(context.Context, *review.Creative, review.Snapshot) ([]review.Finding, error) {
+	return nil, errors.New("connection refused")
+}
+
+func TestAccountStandards(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	st := review.Standards{
+		Thresholds:   review.DefaultThresholds(),
+		BlockedTerms: []string{"banner"},
+		Reasons:      []string{"Misleading claim"},
+	}
+	if err := f.svc.SetPolicy(ctx, "lea@x.example", "strict", st); err != nil {
+		t.Fatal(err)
+	}
+	rv := mustReview(t, f.svc, synced("strict", "b", 1))
+	if rv.State != review.StateRejected || len(rv.Findings) != 1 || rv.Findings[0].Code != review.CodeBlockedTerm {
+		t.Fatalf("blocked term: %+v", rv)
+	}
+	if rv := mustReview(t, f.svc, synced("other", "b", 1)); rv.State != review.StateApproved {
+		t.Fatalf("another account's standards applied: %s", rv.State)
+	}
+	// A bad document changes nothing.
+	bad := st
+	bad.AllowedDomains = []string{"https://shop.example.com"}
+	wantCode(t, f.svc.SetPolicy(ctx, "lea@x.example", "strict", bad), review.CodeInvalidRequest)
+	st.AIDisclosure = review.AIDisclosureRejectUndisclosed
+	st.BlockedTerms = nil
+	if err := f.svc.SetPolicy(ctx, "adm@x.example", "strict", st); err != nil {
+		t.Fatal(err)
+	}
+	got, own, err := f.svc.Policy(ctx, "strict")
+	if err != nil || !own || len(got.BlockedTerms) != 0 || got.AIDisclosure != review.AIDisclosureRejectUndisclosed || got.Reasons[0] != "Misleading claim" {
+		t.Fatalf("stored standards: %+v %v %v", got, own, err)
+	}
+	if rv := mustReview(t, f.svc, aiUndisclosed(synced("strict", "ai", 1))); rv.State != review.StateRejected {
+		t.Fatalf("undisclosed AI under reject_undisclosed: %s", rv.State)
+	}
+
+	// Each change is audited with who made it and what it replaced.
+	recs, err := postgres.NewStaffStore(f.db).AuditLog(ctx, "account:strict", 10)
+	if err != nil || len(recs) != 2 {
+		t.Fatalf("audit: %+v %v", recs, err)
+	}
+	if recs[0].Actor != "adm@x.example" || recs[0].Action != "standards.update" || recs[0].Detail["before"] == nil ||
+		recs[1].Actor != "lea@x.example" || recs[1].Detail["before"] != nil {
+		t.Fatalf("audit records: %+v", recs)
+	}
+
+	// A classifier that fails sends the creative to a person.
+	f.svc.SetClassifier(failingClassifier{})
+	rv = mustReview(t, f.svc, synced("other", "c", 1))
+	if rv.State != review.StatePendingHuman || rv.PolicyTriggered != review.PolicyClassifierUnavailable ||
+		rv.Findings[len(rv.Findings)-1].Code != review.CodeClassifierUnavailable {
+		t.Fatalf("classifier failure: %+v", rv)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -52,6 +53,10 @@ type Config struct {
 	// acting as an admin; empty (production) accepts only reviewers' own
 	// tokens and sessions.
 	ReviewerToken string
+	// ClassifierURL is an external classifier's endpoint; empty: none.
+	ClassifierURL string
+	// ClassifierTimeout bounds one classifier call.
+	ClassifierTimeout time.Duration
 }
 
 // Produces lists the events the service publishes; each needs a stream
@@ -129,6 +134,12 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Service, err 
 	store := postgres.NewStore(s.db, cfg.TopicPrefix, logger)
 	obs := newMetrics(reg, store, s.db, logger)
 	reviews := review.NewService(store, review.NewScorer(review.DefaultRules(cfg.Categories)...), cfg.Thresholds, obs)
+	if cfg.ClassifierURL != "" {
+		if cfg.ClassifierTimeout <= 0 {
+			return nil, errors.New("service: ClassifierTimeout must be positive when ClassifierURL is set")
+		}
+		reviews.SetClassifier(review.HTTPClassifier{URL: cfg.ClassifierURL, Timeout: cfg.ClassifierTimeout, Client: &http.Client{}})
+	}
 
 	if s.relay, err = outbox.NewRelay(s.db.DB, pub, cfg.OutboxPollInterval, broker.Logger(logger)); err != nil {
 		return nil, fmt.Errorf("outbox relay: %w", err)
