@@ -557,3 +557,60 @@ func TestReviewerPage(t *testing.T) {
 		t.Fatal("a revoked session still works")
 	}
 }
+
+func TestStandardsPage(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "")
+	ctx := context.Background()
+	signIn := func(email string) string {
+		r := e.call(t, http.MethodPost, "/reviews/login", url.Values{"email": {email}, "password": {password}}.Encode(),
+			map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Sec-Fetch-Site": "same-origin"})
+		return strings.SplitN(r.header.Get("Set-Cookie"), ";", 2)[0]
+	}
+	ana, lea := signIn("ana@seller.example"), signIn("lea@seller.example")
+	if r := e.call(t, http.MethodGet, "/reviews/standards?account_id=acct", "", map[string]string{"Cookie": ana}); r.status != http.StatusForbidden ||
+		!strings.Contains(r.body, "needs the lead role") {
+		t.Fatalf("reviewer on the standards page: %d %s", r.status, r.body)
+	}
+	r := e.call(t, http.MethodGet, "/reviews/standards?account_id=acct", "", map[string]string{"Cookie": lea})
+	if r.status != http.StatusOK || !strings.Contains(r.body, "service defaults") || !strings.Contains(r.body, `value="0.9"`) {
+		t.Fatalf("standards page: %d %s", r.status, r.body)
+	}
+	post := func(v url.Values) response {
+		v.Set("account_id", "acct")
+		return e.call(t, http.MethodPost, "/reviews/standards", v.Encode(),
+			map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Sec-Fetch-Site": "same-origin", "Cookie": lea})
+	}
+	good := url.Values{"approve_threshold": {"0.8"}, "reject_threshold": {"0.2"}, "blocked_terms": {"magic pill\n\n"},
+		"blocked_domains": {"spam.example"}, "human_categories": {"alcohol: beer, wine"}, "ai_disclosure": {"reject_undisclosed"},
+		"reasons": {"Misleading claim\nProhibited product"}}
+	bad := url.Values{}
+	for k, v := range good {
+		bad[k] = v
+	}
+	bad.Set("allowed_domains", "https://shop.example.com/x")
+	r = post(bad)
+	if r.status != http.StatusBadRequest || !strings.Contains(r.body, "allowed_domains[0]") || !strings.Contains(r.body, "magic pill") {
+		t.Fatalf("bad domain: %d %s", r.status, r.body)
+	}
+	bad.Set("allowed_domains", "")
+	bad.Set("human_categories", "alcohol beer")
+	if r = post(bad); r.status != http.StatusBadRequest || !strings.Contains(r.body, "name: word, word") {
+		t.Fatalf("bad category line: %d %s", r.status, r.body)
+	}
+	if _, own, _ := e.svc.Policy(ctx, "acct"); own {
+		t.Fatal("a refused form stored standards")
+	}
+	if r = post(good); r.status != http.StatusSeeOther {
+		t.Fatalf("save: %d %s", r.status, r.body)
+	}
+	st, own, err := e.svc.Policy(ctx, "acct")
+	if err != nil || !own || st.Approve != 0.8 || len(st.Reasons) != 2 || st.HumanCategories["alcohol"][1] != "wine" || st.AIDisclosure != "reject_undisclosed" {
+		t.Fatalf("stored: %+v %v", st, err)
+	}
+	r = e.call(t, http.MethodGet, "/reviews/standards?account_id=acct&done=saved", "", map[string]string{"Cookie": lea})
+	if !strings.Contains(r.body, "Saved.") || !strings.Contains(r.body, "lea@seller.example · <code>standards.update</code>") ||
+		!strings.Contains(r.body, "alcohol: beer, wine") {
+		t.Fatalf("after save: %s", r.body)
+	}
+}

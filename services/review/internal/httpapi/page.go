@@ -432,6 +432,8 @@ func origin(raw string) string {
 	return u.Scheme + "://" + u.Host
 }
 
+func sortStrings(s []string) { sort.Strings(s) }
+
 func sortedSet(m map[string]bool) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {

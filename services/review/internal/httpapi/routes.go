@@ -69,5 +69,7 @@ func addRoutes(mux *http.ServeMux, cfg Config) {
 	mux.Handle("POST /reviews/{account_id}/{creative_id}/{revision}/claim", csrf.Handler(http.HandlerFunc(p.claim)))
 	mux.HandleFunc("GET /reviews/{account_id}/{creative_id}/history", p.history)
 	mux.HandleFunc("GET /reviews/static/page.js", p.script)
+	mux.HandleFunc("GET /reviews/standards", p.standards)
+	mux.Handle("POST /reviews/standards", csrf.Handler(http.HandlerFunc(p.saveStandards)))
 	mux.HandleFunc("GET /reviews/state", p.state)
 }
