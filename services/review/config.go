@@ -1,9 +1,11 @@
 package main
 
 import (
+	"strings"
 	"time"
 
 	"example.com/creativesync/platform/config"
+	"example.com/creativesync/services/review/internal/httpapi"
 	"example.com/creativesync/services/review/internal/review"
 	"example.com/creativesync/services/review/internal/service"
 )
@@ -30,6 +32,12 @@ import (
 //	REVIEWER_TOKEN                 development only: a shared API token acting as an admin,
 //	                               recorded as "shared-token (development)"; the page never
 //	                               accepts it (default unset: only reviewers' own tokens)
+//	REVIEW_OIDC_ISSUER             OpenID Connect issuer URL; with the next three it turns on
+//	                               "sign in with …" on the page (default unset)
+//	REVIEW_OIDC_CLIENT_ID          client id registered at the provider
+//	REVIEW_OIDC_CLIENT_SECRET      its secret
+//	REVIEW_OIDC_REDIRECT_URL       this service's /reviews/oidc/callback as browsers reach it
+//	REVIEW_OIDC_NAME               provider name on the button (default "your identity provider")
 //	REVIEW_CLASSIFIER_URL          http(s) URL of an external classifier consulted after the
 //	                               rules; its failure holds the creative for a person (default unset)
 //	REVIEW_CLASSIFIER_TIMEOUT      deadline of one classifier call (default 2s, 50ms–5s; one
@@ -76,6 +84,30 @@ func loadConfig(getenv func(string) string) (Config, error) {
 			env.Problem("REVIEW_SENSITIVE_KEYWORDS: %v", err)
 		}
 		cfg.Service.Categories = cats
+	}
+	oidcVars := []string{"REVIEW_OIDC_ISSUER", "REVIEW_OIDC_CLIENT_ID", "REVIEW_OIDC_CLIENT_SECRET", "REVIEW_OIDC_REDIRECT_URL"}
+	var set, missing []string
+	for _, k := range oidcVars {
+		if env.String(k, "") != "" {
+			set = append(set, k)
+		} else {
+			missing = append(missing, k)
+		}
+	}
+	switch {
+	case len(set) == len(oidcVars):
+		cfg.Service.OIDC = &httpapi.OIDCConfig{
+			Issuer:       env.URL("REVIEW_OIDC_ISSUER", "", "https", "http"),
+			ClientID:     env.String("REVIEW_OIDC_CLIENT_ID", ""),
+			ClientSecret: env.String("REVIEW_OIDC_CLIENT_SECRET", ""),
+			RedirectURL:  env.URL("REVIEW_OIDC_REDIRECT_URL", "", "https", "http"),
+			Name:         env.String("REVIEW_OIDC_NAME", ""),
+		}
+		if u := cfg.Service.OIDC.RedirectURL; env.Err() == nil && !strings.HasSuffix(strings.TrimRight(u, "/"), "/reviews/oidc/callback") {
+			env.Problem("REVIEW_OIDC_REDIRECT_URL %q must end in /reviews/oidc/callback, where this service receives the answer", u)
+		}
+	case len(set) > 0:
+		env.Problem("OIDC sign-in needs all of %s; %s unset", strings.Join(oidcVars, ", "), strings.Join(missing, ", "))
 	}
 	if err := env.Err(); err != nil {
 		return Config{}, err

@@ -32,6 +32,7 @@ type Staff interface {
 	TokenReviewer(ctx context.Context, token string) (staff.Reviewer, error)
 	RevokeSessions(ctx context.Context, actor, email string) (int64, error)
 	AuditLog(ctx context.Context, subject string, limit int) ([]staff.AuditRecord, error)
+	OIDCReviewer(ctx context.Context, id staff.OIDCIdentity) (staff.Reviewer, error)
 }
 
 // devReviewer is who the development-only shared token acts as. Its e-mail

@@ -55,6 +55,13 @@ var people = []staff.NewReviewer{
 // events only reach the outbox table here.
 func newEnv(t *testing.T, dev string) *env {
 	t.Helper()
+	return newEnvWith(t, dev, nil)
+}
+
+// newEnvWith also configures OIDC sign-in; oidc gets the service's base
+// URL, which the provider must redirect back to.
+func newEnvWith(t *testing.T, dev string, oidc func(base string) *httpapi.OIDCConfig) *env {
+	t.Helper()
 	db := pgtest.Migrated(t, postgres.Migrate)
 	logger := slog.New(slog.DiscardHandler)
 	svc := review.NewService(postgres.NewStore(db, "t_", logger),
@@ -73,14 +80,20 @@ func newEnv(t *testing.T, dev string) *env {
 		}
 		e.tokens[p.Email] = tok
 	}
+	e.srv = httptest.NewUnstartedServer(nil)
+	var oc *httpapi.OIDCConfig
+	if oidc != nil {
+		oc = oidc("http://" + e.srv.Listener.Addr().String())
+	}
 	// The same composition as the service: the ops endpoints plus the API.
-	h := httpserver.Handler(httpserver.NewRegistry(), nil, httpapi.New(httpapi.Config{
+	e.srv.Config.Handler = httpserver.Handler(httpserver.NewRegistry(), nil, httpapi.New(httpapi.Config{
 		Reviews:  svc,
 		Staff:    st,
 		DevToken: dev,
+		OIDC:     oc,
 		Logger:   logger,
 	}).Routes)
-	e.srv = httptest.NewServer(h)
+	e.srv.Start()
 	t.Cleanup(e.srv.Close)
 	return e
 }

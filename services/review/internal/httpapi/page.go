@@ -48,11 +48,15 @@ type page struct {
 	staff   Staff
 	auth    auth
 	logger  *slog.Logger
+	// oidcName is the provider's name when OIDC sign-in is on.
+	oidcName string
 }
 
 type loginData struct {
 	Email string
 	Error string
+	// OIDCName, when set, offers sign-in through that provider.
+	OIDCName string
 }
 
 type errorData struct {
@@ -216,7 +220,7 @@ func queueFilterOf(r *http.Request) (queueFilter, error) {
 func (p page) queue(w http.ResponseWriter, r *http.Request) {
 	who, ok := p.auth.session(r)
 	if !ok {
-		p.render(w, r, http.StatusOK, "login", loginData{}, nil)
+		p.render(w, r, http.StatusOK, "login", loginData{OIDCName: p.oidcName}, nil)
 		return
 	}
 	p.renderQueue(w, r, who, http.StatusOK, nil)
@@ -473,7 +477,7 @@ func clip(s string, n int) string {
 func (p page) login(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	if err := r.ParseForm(); err != nil {
-		p.render(w, r, http.StatusBadRequest, "login", loginData{Error: "The form could not be read."}, nil)
+		p.render(w, r, http.StatusBadRequest, "login", loginData{Error: "The form could not be read.", OIDCName: p.oidcName}, nil)
 		return
 	}
 	email := strings.TrimSpace(r.PostForm.Get("email"))
@@ -483,7 +487,7 @@ func (p page) login(w http.ResponseWriter, r *http.Request) {
 		if status == http.StatusUnauthorized {
 			p.logger.WarnContext(r.Context(), "reviewer sign-in failed", "email", email, "remote", r.RemoteAddr)
 		}
-		p.render(w, r, status, "login", loginData{Email: email, Error: e.Message}, nil)
+		p.render(w, r, status, "login", loginData{Email: email, Error: e.Message, OIDCName: p.oidcName}, nil)
 		return
 	}
 	id, expires, err := p.staff.StartSession(r.Context(), who)

@@ -18,7 +18,9 @@ type Config struct {
 	// API also accepts it, as an admin recorded as "shared-token
 	// (development)". Production uses per-reviewer tokens and accounts.
 	DevToken string
-	Logger   *slog.Logger
+	// OIDC, when set, adds sign-in through an OpenID Connect provider.
+	OIDC   *OIDCConfig
+	Logger *slog.Logger
 }
 
 // API is the service's HTTP surface; the ops endpoints (/healthz, /readyz,
@@ -61,6 +63,15 @@ func addRoutes(mux *http.ServeMux, cfg Config) {
 	// posts are also checked for cross-origin requests (Sec-Fetch-Site /
 	// Origin), on top of the SameSite=Strict cookie.
 	p := page{reviews: cfg.Reviews, staff: cfg.Staff, auth: a, logger: cfg.Logger}
+	if cfg.OIDC != nil {
+		p.oidcName = cfg.OIDC.Name
+		if p.oidcName == "" {
+			p.oidcName = "your identity provider"
+		}
+		o := &oidcLogin{cfg: *cfg.OIDC, staff: cfg.Staff, page: p}
+		mux.HandleFunc("GET /reviews/oidc/login", o.start)
+		mux.HandleFunc("GET /reviews/oidc/callback", o.callback)
+	}
 	csrf := http.NewCrossOriginProtection()
 	mux.HandleFunc("GET /reviews", p.queue)
 	mux.Handle("POST /reviews/login", csrf.Handler(http.HandlerFunc(p.login)))

@@ -137,6 +137,36 @@ WHERE revoked_at IS NULL AND reviewer_id = (SELECT id FROM reviewers WHERE email
 	})
 }
 
+// ReviewerByOIDC implements staff.Store.
+func (s *StaffStore) ReviewerByOIDC(ctx context.Context, issuer, subject string) (staff.Reviewer, error) {
+	var row reviewerRow
+	err := s.db.GetContext(ctx, &row, `SELECT `+reviewerColumns+` FROM reviewers r WHERE r.oidc_issuer = $1 AND r.oidc_subject = $2`, issuer, subject)
+	if errors.Is(err, sql.ErrNoRows) {
+		return staff.Reviewer{}, staff.ErrNoMatch
+	}
+	if err != nil {
+		return staff.Reviewer{}, fmt.Errorf("loading reviewer of %s %s: %w", issuer, subject, err)
+	}
+	return row.toReviewer(), nil
+}
+
+// LinkOIDC implements staff.Store. Only an unlinked account is linked, so
+// a second identity cannot take over an account someone already uses.
+func (s *StaffStore) LinkOIDC(ctx context.Context, email, issuer, subject string) (staff.Reviewer, error) {
+	var row reviewerRow
+	err := s.db.GetContext(ctx, &row, `
+UPDATE reviewers AS r SET oidc_issuer = $2, oidc_subject = $3, updated_at = now()
+WHERE r.email = $1 AND r.oidc_subject IS NULL
+RETURNING `+reviewerColumns, email, issuer, subject)
+	if errors.Is(err, sql.ErrNoRows) {
+		return staff.Reviewer{}, staff.ErrNoMatch
+	}
+	if err != nil {
+		return staff.Reviewer{}, fmt.Errorf("linking %s to %s %s: %w", email, issuer, subject, err)
+	}
+	return row.toReviewer(), nil
+}
+
 // CreateSession implements staff.Store.
 func (s *StaffStore) CreateSession(ctx context.Context, idHash []byte, reviewerID int64, expires time.Time) error {
 	if _, err := s.db.ExecContext(ctx, `INSERT INTO reviewer_sessions (id_hash, reviewer_id, expires_at) VALUES ($1, $2, $3)`,

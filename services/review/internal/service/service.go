@@ -57,6 +57,8 @@ type Config struct {
 	ClassifierURL string
 	// ClassifierTimeout bounds one classifier call.
 	ClassifierTimeout time.Duration
+	// OIDC turns on sign-in through an OpenID Connect provider; nil: off.
+	OIDC *httpapi.OIDCConfig
 }
 
 // Produces lists the events the service publishes; each needs a stream
@@ -164,7 +166,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Service, err 
 	}
 
 	staffSvc := staff.NewService(postgres.NewStaffStore(s.db), nil)
-	api := httpapi.New(httpapi.Config{Reviews: reviews, Staff: staffSvc, DevToken: cfg.ReviewerToken, Logger: logger})
+	api := httpapi.New(httpapi.Config{Reviews: reviews, Staff: staffSvc, DevToken: cfg.ReviewerToken, OIDC: cfg.OIDC, Logger: logger})
 	handler := httpserver.Handler(reg, lifecycle.Checks(s.db, nc, s.router), api.Routes)
 	if s.http, err = httpserver.Listen(cfg.HTTPAddr, handler, logger); err != nil {
 		return nil, err

@@ -93,6 +93,13 @@ type Store interface {
 	// session and token in the same transaction.
 	SetDisabled(ctx context.Context, email string, disabled bool) error
 
+	// ReviewerByOIDC returns the reviewer linked to an OIDC identity, or
+	// ErrNoMatch.
+	ReviewerByOIDC(ctx context.Context, issuer, subject string) (Reviewer, error)
+	// LinkOIDC links an OIDC identity to the reviewer with email, unless
+	// that reviewer is linked to another identity already (ErrNoMatch).
+	LinkOIDC(ctx context.Context, email, issuer, subject string) (Reviewer, error)
+
 	CreateSession(ctx context.Context, idHash []byte, reviewerID int64, expires time.Time) error
 	// SessionReviewer returns the reviewer of a live session: not revoked,
 	// not expired at now, its reviewer not disabled. Otherwise ErrNoMatch.
@@ -342,6 +349,57 @@ func (s *Service) Authenticate(ctx context.Context, email, password string) (Rev
 	}
 	if !ok || r.Disabled {
 		return Reviewer{}, errBadCredentials()
+	}
+	return r, nil
+}
+
+// OIDCIdentity is what a verified ID token says about a person.
+type OIDCIdentity struct {
+	Issuer        string
+	Subject       string
+	Email         string
+	EmailVerified bool
+}
+
+// OIDCReviewer maps a verified OIDC identity to a reviewer account. An
+// identity seen before signs in as the reviewer it is linked to, whatever
+// its e-mail says now. A new identity is linked to the account with its
+// e-mail only if the provider verified that e-mail, so nobody can claim an
+// account by setting an unverified address. Accounts are never created
+// here: an admin decides who reviews.
+func (s *Service) OIDCReviewer(ctx context.Context, id OIDCIdentity) (Reviewer, error) {
+	refuse := func(msg string) (Reviewer, error) {
+		return Reviewer{}, apperr.New(CodeForbidden, msg)
+	}
+	if id.Issuer == "" || id.Subject == "" {
+		return refuse("the identity provider's token has no issuer or subject")
+	}
+	r, err := s.store.ReviewerByOIDC(ctx, id.Issuer, id.Subject)
+	switch {
+	case err == nil:
+	case errors.Is(err, ErrNoMatch):
+		if !id.EmailVerified {
+			return refuse("your identity provider has not verified your e-mail, so it cannot be matched to a reviewer account")
+		}
+		email, err := NormalizeEmail(id.Email)
+		if err != nil {
+			return refuse("your identity provider sent no usable e-mail address")
+		}
+		r, err = s.store.LinkOIDC(ctx, email, id.Issuer, id.Subject)
+		if errors.Is(err, ErrNoMatch) {
+			return refuse(fmt.Sprintf("there is no reviewer account for %s (or it is linked to another sign-in); ask an admin to run `review admin add`", email))
+		}
+		if err != nil {
+			return Reviewer{}, err
+		}
+		if err := s.store.Audit(ctx, email, "reviewer.oidc_link", "reviewer:"+email, map[string]any{"issuer": id.Issuer, "subject": id.Subject}); err != nil {
+			return Reviewer{}, err
+		}
+	default:
+		return Reviewer{}, err
+	}
+	if r.Disabled {
+		return refuse("this reviewer account is disabled")
 	}
 	return r, nil
 }
