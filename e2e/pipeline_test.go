@@ -274,6 +274,8 @@ func TestCreativeFlowsFromSyncToBuyerWebhook(t *testing.T) {
 		t.Errorf("a second webhook arrived: %s", extra.body)
 	case <-time.After(500 * time.Millisecond):
 	}
+
+	reviewerRejects(t, bin, append(common, "DATABASE_URL="+dbs["review"]), "http://"+addrs["review"], ingest, key)
 }
 
 func getJSON(t *testing.T, url, key string, v any) {

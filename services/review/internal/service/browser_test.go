@@ -20,7 +20,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
-	"example.com/creativesync/services/review/internal/browsertest"
+	"example.com/creativesync/platform/browsertest"
 	"example.com/creativesync/services/review/internal/staff"
 )
 
@@ -104,7 +104,7 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)
 	}
-	if err := os.WriteFile(filepath.Join(browsertest.ScreenshotDir(t), name), b, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(browsertest.ScreenshotDir(t, "review"), name), b, 0o644); err != nil {
 		t.Fatal(err)
 	}
 }

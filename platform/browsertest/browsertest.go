@@ -1,4 +1,4 @@
-// Package browsertest drives the reviewer page in a real, headless Debian
+// Package browsertest drives pages (the reviewer page) in a real, headless Debian
 // Chromium through chromedp. One browser serves a whole test binary (each
 // test gets its own browser context, so cookies never leak between
 // reviewers); starting Chromium per test would cost seconds each.
@@ -139,9 +139,9 @@ func Close() {
 	}
 }
 
-// ScreenshotDir is <repo>/.data/screenshots/review, where screenshots are
+// ScreenshotDir is <repo>/.data/screenshots/<name>, where screenshots are
 // kept for people to look at (found by walking up to go.work).
-func ScreenshotDir(tb testing.TB) string {
+func ScreenshotDir(tb testing.TB, name string) string {
 	tb.Helper()
 	dir, err := os.Getwd()
 	if err != nil {
@@ -157,7 +157,7 @@ func ScreenshotDir(tb testing.TB) string {
 		}
 		dir = parent
 	}
-	out := filepath.Join(dir, ".data", "screenshots", "review")
+	out := filepath.Join(dir, ".data", "screenshots", name)
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		tb.Fatal(err)
 	}
