@@ -503,7 +503,7 @@ func TestReviewerPage(t *testing.T) {
 		!strings.Contains(csp, "default-src 'none'") || !strings.Contains(csp, "script-src 'self'") {
 		t.Fatalf("CSP = %q", csp)
 	}
-	for _, q := range []string{"sort=bogus", "policy=auto_approve", "offset=-1", "offset=x"} {
+	for _, q := range []string{"sort=bogus", "policy=auto_approve", "offset=-1", "offset=x", "min_score=x", "max_score=2", "min_score=0.8&max_score=0.2"} {
 		if r := e.call(t, http.MethodGet, "/reviews?"+q, "", map[string]string{"Cookie": session}); r.status != http.StatusBadRequest {
 			t.Errorf("queue ?%s = %d", q, r.status)
 		}

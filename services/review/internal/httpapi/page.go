@@ -81,13 +81,16 @@ type queueFilter struct {
 	AccountID string
 	Policy    string
 	FormatID  string
+	MinScore  string // as typed, so the form shows it back
+	MaxScore  string
 	Sort      string
 	Offset    int
 }
 
 func (f queueFilter) values() url.Values {
 	v := url.Values{}
-	for k, s := range map[string]string{"account_id": f.AccountID, "policy": f.Policy, "format_id": f.FormatID, "sort": f.Sort} {
+	for k, s := range map[string]string{"account_id": f.AccountID, "policy": f.Policy, "format_id": f.FormatID,
+		"min_score": f.MinScore, "max_score": f.MaxScore, "sort": f.Sort} {
 		if s != "" {
 			v.Set(k, s)
 		}
@@ -205,6 +208,8 @@ func queueFilterOf(r *http.Request) (queueFilter, error) {
 		AccountID: strings.TrimSpace(v.Get("account_id")),
 		Policy:    v.Get("policy"),
 		FormatID:  strings.TrimSpace(v.Get("format_id")),
+		MinScore:  strings.TrimSpace(v.Get("min_score")),
+		MaxScore:  strings.TrimSpace(v.Get("max_score")),
 		Sort:      v.Get("sort"),
 	}
 	if s := v.Get("offset"); s != "" {
@@ -240,9 +245,22 @@ func (p page) renderQueue(w http.ResponseWriter, r *http.Request, who staff.Revi
 		p.renderError(w, r, err)
 		return
 	}
-	res, err := p.reviews.Queue(r.Context(), review.QueueQuery{
-		AccountID: f.AccountID, Policy: f.Policy, FormatID: f.FormatID, Sort: f.Sort, Offset: f.Offset, Limit: pagePageSize,
-	})
+	q := review.QueueQuery{AccountID: f.AccountID, Policy: f.Policy, FormatID: f.FormatID, Sort: f.Sort, Offset: f.Offset, Limit: pagePageSize}
+	for _, b := range []struct {
+		field, raw string
+		dst        **float64
+	}{{"min_score", f.MinScore, &q.MinScore}, {"max_score", f.MaxScore, &q.MaxScore}} {
+		if b.raw == "" {
+			continue
+		}
+		v, err := strconv.ParseFloat(b.raw, 64)
+		if err != nil {
+			p.renderError(w, r, apperr.Newf(review.CodeInvalidRequest, "%s must be a number between 0 and 1, got %q", b.field, b.raw).WithField(b.field))
+			return
+		}
+		*b.dst = &v
+	}
+	res, err := p.reviews.Queue(r.Context(), q)
 	if err != nil {
 		p.renderError(w, r, err)
 		return

@@ -297,7 +297,8 @@ SELECT * FROM (
   WHERE state = 'pending_human' AND superseded_by IS NULL
     AND ($1 = '' OR account_id = $1) AND ($2 = '' OR policy_triggered = $2)
     AND ($3 = '' OR creative->'format_id'->>'id' = $3)
-) q ORDER BY `+order+` OFFSET $4 LIMIT $5`, q.AccountID, q.Policy, q.FormatID, q.Offset, q.Limit)
+    AND ($6::float8 IS NULL OR score >= $6) AND ($7::float8 IS NULL OR score <= $7)
+) q ORDER BY `+order+` OFFSET $4 LIMIT $5`, q.AccountID, q.Policy, q.FormatID, q.Offset, q.Limit, q.MinScore, q.MaxScore)
 	if err != nil {
 		return review.QueuePage{}, fmt.Errorf("reading the queue: %w", err)
 	}
@@ -316,7 +317,8 @@ SELECT * FROM (
 		if err := s.db.GetContext(ctx, &page.Total, `SELECT count(*) FROM reviews
 WHERE state = 'pending_human' AND superseded_by IS NULL
   AND ($1 = '' OR account_id = $1) AND ($2 = '' OR policy_triggered = $2)
-  AND ($3 = '' OR creative->'format_id'->>'id' = $3)`, q.AccountID, q.Policy, q.FormatID); err != nil {
+  AND ($3 = '' OR creative->'format_id'->>'id' = $3)
+  AND ($4::float8 IS NULL OR score >= $4) AND ($5::float8 IS NULL OR score <= $5)`, q.AccountID, q.Policy, q.FormatID, q.MinScore, q.MaxScore); err != nil {
 			return review.QueuePage{}, fmt.Errorf("counting the queue: %w", err)
 		}
 	}

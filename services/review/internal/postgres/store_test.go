@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -488,5 +489,64 @@ func TestAccountStandards(t *testing.T) {
 	if rv.State != review.StatePendingHuman || rv.PolicyTriggered != review.PolicyClassifierUnavailable ||
 		rv.Findings[len(rv.Findings)-1].Code != review.CodeClassifierUnavailable {
 		t.Fatalf("classifier failure: %+v", rv)
+	}
+}
+
+func TestQueue(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	mustReview(t, f.svc, aiUndisclosed(synced("acct", "a", 1)))
+	mustReview(t, f.svc, aiUndisclosed(synced("acct", "b", 1)))
+	insecure := synced("other", "c", 1)
+	insecure.Assets = json.RawMessage(`{"image":{"asset_type":"image","url":"http://cdn.example.com/b.png"}}`)
+	mustReview(t, f.svc, insecure) // 0.7, uncertain
+	political := synced("acct", "d", 1)
+	political.Name = "Vote for us"
+	mustReview(t, f.svc, political) // 1, sensitive category
+	// A re-sync of a keeps a's place at the front.
+	mustReview(t, f.svc, aiUndisclosed(synced("acct", "a", 2)))
+
+	keys := func(p review.QueuePage) string {
+		var out []string
+		for _, rv := range p.Reviews {
+			out = append(out, fmt.Sprintf("%s@%d", rv.CreativeID, rv.Revision))
+		}
+		return strings.Join(out, ",")
+	}
+	f64 := func(v float64) *float64 { return &v }
+	for _, tt := range []struct {
+		q     review.QueueQuery
+		want  string
+		total int
+	}{
+		{review.QueueQuery{Limit: 10}, "a@2,b@1,c@1,d@1", 4},
+		{review.QueueQuery{Limit: 10, Sort: "newest"}, "d@1,c@1,b@1,a@2", 4},
+		{review.QueueQuery{Limit: 10, Sort: "score"}, "a@2,b@1,c@1,d@1", 4},
+		{review.QueueQuery{Limit: 10, Sort: "-score"}, "d@1,c@1,a@2,b@1", 4},
+		{review.QueueQuery{Limit: 2, Offset: 2}, "c@1,d@1", 4},
+		{review.QueueQuery{Limit: 2, Offset: 8}, "", 4},
+		{review.QueueQuery{Limit: 10, AccountID: "other"}, "c@1", 1},
+		{review.QueueQuery{Limit: 10, Policy: review.PolicySensitiveCategory}, "d@1", 1},
+		{review.QueueQuery{Limit: 10, FormatID: "display_300x250", MinScore: f64(0.6), MaxScore: f64(0.9)}, "c@1", 1},
+		{review.QueueQuery{Limit: 10, FormatID: "video"}, "", 0},
+	} {
+		p, err := f.svc.Queue(ctx, tt.q)
+		if err != nil {
+			t.Fatalf("%+v: %v", tt.q, err)
+		}
+		if got := keys(p); got != tt.want || p.Total != tt.total {
+			t.Errorf("%+v: %s (total %d), want %s (%d)", tt.q, got, p.Total, tt.want, tt.total)
+		}
+	}
+	p, _ := f.svc.Queue(ctx, review.QueueQuery{Limit: 1})
+	first, _ := f.svc.Get(ctx, review.Key{AccountID: "acct", CreativeID: "a", Revision: 1})
+	if !p.Reviews[0].QueuedSince.Equal(first.CreatedAt) {
+		t.Errorf("a@2 queued since %v, want a@1's %v", p.Reviews[0].QueuedSince, first.CreatedAt)
+	}
+	for _, q := range []review.QueueQuery{{Limit: 0}, {Limit: 1, Sort: "x"}, {Limit: 1, Policy: "auto_approve"}, {Limit: 1, Offset: -1},
+		{Limit: 1, MinScore: f64(-0.1)}, {Limit: 1, MinScore: f64(0.5), MaxScore: f64(0.4)}} {
+		_, err := f.svc.Queue(ctx, q)
+		wantCode(t, err, review.CodeInvalidRequest)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -91,6 +92,8 @@ type QueueQuery struct {
 	AccountID string
 	Policy    string // policy_triggered, e.g. sensitive_category
 	FormatID  string
+	// MinScore and MaxScore bound the score (inclusive); nil: unbounded.
+	MinScore, MaxScore *float64
 	// Sort is "oldest" (default: longest waiting first), "newest",
 	// "score" (lowest first) or "-score".
 	Sort   string
@@ -119,6 +122,17 @@ func (s *Service) Queue(ctx context.Context, q QueueQuery) (QueuePage, error) {
 	case "", PolicyUncertainScore, PolicySensitiveCategory, PolicyClassifierUnavailable:
 	default:
 		return QueuePage{}, invalidf("policy", "policy must be %s, %s or %s, got %q", PolicyUncertainScore, PolicySensitiveCategory, PolicyClassifierUnavailable, q.Policy)
+	}
+	for _, b := range []struct {
+		field string
+		v     *float64
+	}{{"min_score", q.MinScore}, {"max_score", q.MaxScore}} {
+		if b.v != nil && (math.IsNaN(*b.v) || *b.v < 0 || *b.v > 1) {
+			return QueuePage{}, invalidf(b.field, "%s must be between 0 and 1, got %v", b.field, *b.v)
+		}
+	}
+	if q.MinScore != nil && q.MaxScore != nil && *q.MinScore > *q.MaxScore {
+		return QueuePage{}, invalidf("min_score", "min_score (%v) is above max_score (%v)", *q.MinScore, *q.MaxScore)
 	}
 	if q.Offset < 0 || q.Offset > 100000 {
 		return QueuePage{}, invalidf("offset", "offset must be between 0 and 100000, got %d", q.Offset)
