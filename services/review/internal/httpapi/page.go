@@ -652,7 +652,9 @@ func (p page) state(w http.ResponseWriter, r *http.Request) {
 			writeError(w, r, p.logger, apperr.Newf(review.CodeInvalidRequest, "key %q does not end in a revision", s).WithField("key"))
 			return
 		}
-		// Creative ids may contain "/", account ids may not (ingest's rule).
+		// The revision is last and the account first; creative ids may hold
+		// "/". An account id with "/" would be misread, find nothing and
+		// leave that item unchecked, which is harmless.
 		k := review.Key{AccountID: parts[0], CreativeID: strings.Join(parts[1:len(parts)-1], "/"), Revision: rev}
 		rv, err := p.reviews.Get(r.Context(), k)
 		if err != nil {
