@@ -11,6 +11,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"example.com/creativesync/platform/apperr"
 	"example.com/creativesync/platform/pgdb"
 	"example.com/creativesync/services/review/internal/postgres"
 	"example.com/creativesync/services/review/internal/staff"
@@ -33,7 +34,13 @@ commands:
   token            -email E -label L        prints a new API token (shown once)
   revoke-token     -email E [-label L]      all of the reviewer's tokens without -label
   list
+  bootstrap-demo   [-email E]               make run's demo admin (default demo@review.example): created,
+                   or its password reset, from REVIEWER_PASSWORD; for development stacks only
 `
+
+// demoReviewer is the admin `review admin bootstrap-demo` makes for a
+// development stack.
+const demoReviewer = "demo@review.example"
 
 // stdin is where a password comes from when REVIEWER_PASSWORD is unset.
 var stdin io.Reader = os.Stdin
@@ -164,6 +171,25 @@ func admin(ctx context.Context, cfg Config, args []string, getenv func(string) s
 			n, err := s.RevokeTokens(ctx, actor, email, label)
 			if err == nil {
 				fmt.Fprintf(out, "revoked %d tokens\n", n)
+			}
+			return err
+		}
+	case "bootstrap-demo":
+		if email == "" {
+			email = demoReviewer
+		}
+		run = func(s *staff.Service) error {
+			pw := getenv("REVIEWER_PASSWORD")
+			if pw == "" {
+				return errors.New("bootstrap-demo: REVIEWER_PASSWORD is required")
+			}
+			_, err := s.AddReviewer(ctx, actor, staff.NewReviewer{Email: email, Name: "Demo reviewer", Role: staff.RoleAdmin, Password: pw})
+			if apperr.Code(err) == staff.CodeExists {
+				// Idempotent: the stack prints this password, so it must work.
+				err = s.SetPassword(ctx, actor, email, pw)
+			}
+			if err == nil {
+				fmt.Fprintf(out, "demo reviewer %s ready\n", email)
 			}
 			return err
 		}

@@ -90,6 +90,16 @@ func up(ctx context.Context, cfg config, con *console) error {
 		append(envs["ingest"], "DEMO_API_KEY="+key)); err != nil {
 		return err
 	}
+	// The reviewer page takes only reviewer accounts, so the stack makes a
+	// demo admin whose password it keeps in .data and prints.
+	reviewerPassword, err := devstack.Secret(cfg.DataDir, "reviewer_password", "pw_")
+	if err != nil {
+		return fmt.Errorf("reviewer password: %w", err)
+	}
+	if err := bootstrapDemoReviewer(ctx, con, filepath.Join(binDir, "review"), logDir,
+		append(envs["review"], "REVIEWER_PASSWORD="+reviewerPassword)); err != nil {
+		return err
+	}
 
 	var procs []*devstack.Proc
 	defer func() { stopAll(con, procs) }()
@@ -117,13 +127,14 @@ func up(ctx context.Context, cfg config, con *console) error {
 		"review   http://127.0.0.1:%[2]d   (reviewer page: /reviews)\n"+
 		"notifier http://127.0.0.1:%[3]d\n"+
 		"ADCP_AUTH_TOKEN=%[4]s\n"+
-		"REVIEWER_TOKEN=%[5]s\n"+
+		"REVIEWER_TOKEN=%[5]s   (development-only API token)\n"+
+		"reviewer page sign-in: %[9]s / %[10]s\n"+
 		"postgres %[6]s\n"+
 		"nats     %[7]s\n"+
 		"logs     %[8]s/<service>.log\n"+
 		"Ctrl-C stops everything.\n\n",
 		httpPorts["ingest"], httpPorts["review"], httpPorts["notifier"], key, cfg.ReviewerToken,
-		s.PG.Describe(), s.NATS.Describe(), logDir)
+		s.PG.Describe(), s.NATS.Describe(), logDir, demoReviewer, reviewerPassword)
 
 	exited := make(chan *devstack.Proc, len(procs))
 	for _, p := range procs {
@@ -203,6 +214,32 @@ func bootstrapDemo(ctx context.Context, con *console, ingestBin, logDir string, 
 		return fmt.Errorf("`ingest admin bootstrap-demo` failed (%v): the demo account was not created; if this ingest build has no such subcommand yet, that is expected until it lands. Log: %s", err, logPath)
 	}
 	con.Logf("demo account ready")
+	return nil
+}
+
+// demoReviewer is the account `review admin bootstrap-demo` makes.
+const demoReviewer = "demo@review.example"
+
+// bootstrapDemoReviewer creates the demo reviewer, or resets its password
+// to the one we print; the subcommand migrates review's database itself.
+func bootstrapDemoReviewer(ctx context.Context, con *console, reviewBin, logDir string, env []string) error {
+	logPath := filepath.Join(logDir, "review-bootstrap-demo.log")
+	p, err := devstack.StartProc("review admin", reviewBin, []string{"admin", "bootstrap-demo", "-email", demoReviewer}, env, con.w, con.mu, logPath)
+	if err != nil {
+		return err
+	}
+	select {
+	case <-p.Done():
+	case <-time.After(bootstrapTimeout):
+		p.Stop(5 * time.Second)
+		return fmt.Errorf("`review admin bootstrap-demo` did not finish within %s; log: %s", bootstrapTimeout, logPath)
+	case <-ctx.Done():
+		p.Stop(5 * time.Second)
+		return ctx.Err()
+	}
+	if err := p.Err(); err != nil {
+		return fmt.Errorf("`review admin bootstrap-demo` failed (%v): the demo reviewer was not created. Log: %s", err, logPath)
+	}
 	return nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net/mail"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -165,8 +166,21 @@ type Service struct {
 	now        func() time.Time
 	// dummyHash is compared against when an e-mail is unknown, so a wrong
 	// address costs the same time as a wrong password and sign-in does
-	// not reveal who has an account.
+	// not reveal who has an account. Made on first use: commands that
+	// never sign anyone in should not pay for a hash.
+	dummyOnce sync.Once
 	dummyHash string
+}
+
+func (s *Service) dummy() string {
+	s.dummyOnce.Do(func() {
+		h, err := argon2id.CreateHash("not a password of anyone", s.params)
+		if err != nil {
+			panic(fmt.Sprintf("staff: hashing: %v", err))
+		}
+		s.dummyHash = h
+	})
+	return s.dummyHash
 }
 
 // NewService returns the service; params nil means DefaultParams.
@@ -177,11 +191,7 @@ func NewService(store Store, params *argon2id.Params) *Service {
 	if params == nil {
 		params = DefaultParams
 	}
-	dummy, err := argon2id.CreateHash("not a password of anyone", params)
-	if err != nil {
-		panic(fmt.Sprintf("staff: hashing: %v", err))
-	}
-	return &Service{store: store, params: params, sessionTTL: DefaultSessionTTL, now: time.Now, dummyHash: dummy}
+	return &Service{store: store, params: params, sessionTTL: DefaultSessionTTL, now: time.Now}
 }
 
 // SetClock replaces the clock (tests of expiry).
@@ -340,7 +350,7 @@ func (s *Service) Authenticate(ctx context.Context, email, password string) (Rev
 	}
 	if hash == "" {
 		// Unknown, or OIDC-only: spend the time a real check would.
-		_, _ = argon2id.ComparePasswordAndHash(password, s.dummyHash)
+		_, _ = argon2id.ComparePasswordAndHash(password, s.dummy())
 		return Reviewer{}, errBadCredentials()
 	}
 	ok, err := argon2id.ComparePasswordAndHash(password, hash)
