@@ -528,8 +528,11 @@ func TestReviewerPage(t *testing.T) {
 	if rv, _ := e.svc.Get(ctx, review.Key{AccountID: "acct", CreativeID: "evil", Revision: 1}); rv.Decided() {
 		t.Fatal("a refused form decided the review")
 	}
-	r = e.call(t, http.MethodPost, decide, form(url.Values{"decision": {"reject"}, "reason": {"script in the name"}, "policy_reason": {"Misleading claim"}}), headers(session, "same-origin"))
-	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/reviews?done=rejected" {
+	// The reviewer lands back on the same filtered view; nothing else of
+	// "back" survives.
+	r = e.call(t, http.MethodPost, decide, form(url.Values{"decision": {"reject"}, "reason": {"script in the name"}, "policy_reason": {"Misleading claim"},
+		"back": {"account_id=acct&sort=newest&next=https://evil.example/"}}), headers(session, "same-origin"))
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/reviews?account_id=acct&done=rejected&sort=newest" {
 		t.Fatalf("decision: %d %q %s", r.status, r.header.Get("Location"), r.body)
 	}
 	rv, err := e.svc.Get(ctx, review.Key{AccountID: "acct", CreativeID: "evil", Revision: 1})

@@ -67,6 +67,10 @@ type errorData struct {
 type queueData struct {
 	Reviewer staff.Reviewer
 	Filter   queueFilter
+	// Back is the filter query the forms carry, so that after a claim or a
+	// decision the reviewer lands on the same view with the next item on
+	// top.
+	Back     string
 	Notice   string
 	Total    int
 	From, To int
@@ -270,6 +274,7 @@ func (p page) renderQueue(w http.ResponseWriter, r *http.Request, who staff.Revi
 		Sorts:    review.QueueSorts,
 		Policies: []string{review.PolicyUncertainScore, review.PolicySensitiveCategory, review.PolicyClassifierUnavailable},
 	}
+	data.Back = f.values().Encode()
 	if data.Filter.Sort == "" {
 		data.Filter.Sort = "oldest"
 	}
@@ -313,6 +318,21 @@ func (p page) renderQueue(w http.ResponseWriter, r *http.Request, who staff.Revi
 		data.NextURL = pagePath + "?" + v.Encode()
 	}
 	p.render(w, r, status, "queue", data, sortedSet(origins))
+}
+
+// backTo returns the queue URL of the view a form came from, with done
+// set. Only the queue's own parameters are carried over, re-encoded, so
+// the redirect cannot be pointed anywhere else.
+func backTo(r *http.Request, done string) string {
+	v, _ := url.ParseQuery(r.PostForm.Get("back"))
+	out := url.Values{}
+	for _, k := range []string{"account_id", "policy", "format_id", "min_score", "max_score", "sort"} {
+		if s := v.Get(k); s != "" {
+			out.Set(k, s)
+		}
+	}
+	out.Set("done", done)
+	return pagePath + "?" + out.Encode()
 }
 
 // notice confirms the last action after the redirect. Only known values are
@@ -593,8 +613,7 @@ func (p page) decide(w http.ResponseWriter, r *http.Request) {
 	}
 	p.logger.InfoContext(r.Context(), "human decision recorded", "account_id", rv.AccountID, "creative_id", rv.CreativeID,
 		"revision", rv.Revision, "state", rv.State, "reviewer", rv.Reviewer, "human_override", rv.HumanOverride)
-	v := url.Values{"done": {string(rv.State)}}
-	http.Redirect(w, r, pagePath+"?"+v.Encode(), http.StatusSeeOther)
+	http.Redirect(w, r, backTo(r, string(rv.State)), http.StatusSeeOther)
 }
 
 func (p page) claim(w http.ResponseWriter, r *http.Request) {
@@ -607,11 +626,16 @@ func (p page) claim(w http.ResponseWriter, r *http.Request) {
 		p.renderError(w, r, err)
 		return
 	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	if err := r.ParseForm(); err != nil {
+		p.renderError(w, r, apperr.New(review.CodeInvalidRequest, "the form could not be read"))
+		return
+	}
 	if _, err := p.reviews.Claim(r.Context(), k, who.Email); err != nil {
 		p.renderError(w, r, err)
 		return
 	}
-	http.Redirect(w, r, pagePath+"?done=claimed", http.StatusSeeOther)
+	http.Redirect(w, r, backTo(r, "claimed"), http.StatusSeeOther)
 }
 
 // stateJSON tells a tab which of its items are still open, so it can mark

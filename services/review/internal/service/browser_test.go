@@ -228,6 +228,10 @@ func TestReviewerPageInBrowser(t *testing.T) {
 	}
 	screenshot(t, bob, "queue-390px.png")
 
+	// Keyboard: "c" claims the current (first) item.
+	browserStep(t, bob, "claim with the keyboard", chromedp.KeyEvent("c"))
+	waitJS(t, bob, "claimed by key", `!!document.querySelector('section.item[data-key="acct_b/b3/1"] .claimed') && document.querySelector('section.item[data-key="acct_b/b3/1"] .claimed').textContent === "claimed by you"`)
+
 	// Sign-out ends the session on the server: the cookie copied before
 	// it no longer works.
 	cookies, err := chromedp.Call(ana, network.GetCookies, network.GetCookiesParams{URLs: []string{base + "/reviews"}})
