@@ -14,6 +14,9 @@ type Store interface {
 	PrincipalByKeyHash(ctx context.Context, keyHash string) (Principal, error)
 	AccountByID(ctx context.Context, principalID, accountID string) (Account, error)
 	AccountByNaturalKey(ctx context.Context, principalID, brandDomain, operator string, sandbox bool) (Account, error)
+	// ProductionAccounts returns at most two non-sandbox accounts of the
+	// principal (AdCP 2 requests name no account).
+	ProductionAccounts(ctx context.Context, principalID string) ([]Account, error)
 	// MediaBuyPackages returns the account of a media buy the principal
 	// owns and its package ids (ErrNotFound otherwise).
 	MediaBuyPackages(ctx context.Context, principalID, mediaBuyID string) (accountID string, packageIDs []string, err error)
@@ -79,6 +82,9 @@ type Task struct {
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 	CompletedAt *time.Time
+	// MajorVersion is the AdCP major of the request that started the
+	// task; the result is written in its shape (Options.EncodeResult).
+	MajorVersion int
 }
 
 // TaskItem is one creative of a task; the task completes when every item

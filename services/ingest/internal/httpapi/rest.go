@@ -116,14 +116,14 @@ func (a *API) handleMediaBuyCreatives(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	cmd, err := adcp.DecodeMediaBuySync(r.PathValue("media_buy_id"), body)
+	cmd, err := adcp.DecodeSalesAgentSync(r.PathValue("media_buy_id"), body)
 	if err != nil {
-		a.write(w, r, a.fail(r.Context(), err, nil))
+		a.write(w, r, a.logged(r.Context(), err)(adcp.SalesAgentFailure(err)))
 		return
 	}
 	resp, err := a.svc.SyncMediaBuy(r.Context(), mustPrincipal(r), cmd, logging.CorrelationID(r.Context()))
 	if err != nil {
-		a.write(w, r, a.fail(r.Context(), err, nil))
+		a.write(w, r, a.logged(r.Context(), err)(adcp.SalesAgentFailure(err)))
 		return
 	}
 	a.writeJSON(w, r, http.StatusOK, adcp.SalesAgent(resp))

@@ -18,6 +18,7 @@ import (
 	"example.com/creativesync/platform/lifecycle"
 	"example.com/creativesync/platform/outbox"
 	"example.com/creativesync/platform/pgdb"
+	"example.com/creativesync/services/ingest/internal/adcp"
 	"example.com/creativesync/services/ingest/internal/creative"
 	"example.com/creativesync/services/ingest/internal/httpapi"
 	"example.com/creativesync/services/ingest/internal/messaging"
@@ -94,7 +95,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 		return nil, err
 	}
 	s.closers.Add(s.db.Close)
-	svc, err := creative.NewService(ctx, s.Store, creative.Options{IdempotencyTTL: cfg.IdempotencyTTL, AgentURLs: cfg.AgentURLs})
+	svc, err := creative.NewService(ctx, s.Store, creative.Options{IdempotencyTTL: cfg.IdempotencyTTL, AgentURLs: cfg.AgentURLs,
+		EncodeResult: adcp.EncodeTaskResult})
 	if err != nil {
 		return nil, err
 	}
