@@ -26,6 +26,13 @@ type Config struct {
 	IdempotencyTTL time.Duration
 	// MAX_BODY_BYTES (default 4194304): request body cap.
 	MaxBodyBytes int64
+	// CREATIVE_AGENT_URLS (optional, comma separated http(s) URLs): outside
+	// creative agents whose formats buyers may use; their formats are
+	// learned from their MCP list_creative_formats (at <url>/mcp).
+	CreativeAgentURLs []string
+	// CREATIVE_AGENT_REFRESH_INTERVAL (default 5m, 10s–24h): how often
+	// those formats are fetched again.
+	CreativeAgentRefresh time.Duration
 	// OUTBOX_POLL_INTERVAL (default 50ms, 1ms–1m): how often the relay looks
 	// for new outbox rows; commit-to-publish latency is about half of it.
 	OutboxPoll time.Duration
@@ -43,6 +50,9 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		IdempotencyTTL: env.Duration("IDEMPOTENCY_TTL", 24*time.Hour, time.Hour, 168*time.Hour),
 		MaxBodyBytes:   int64(env.Int("MAX_BODY_BYTES", 4<<20, 1024, config.NoMaxInt)),
 		OutboxPoll:     env.OutboxPollInterval(),
+		// An agent URL is what format ids name and where MCP is called.
+		CreativeAgentURLs:    env.URLList("CREATIVE_AGENT_URLS", "http", "https"),
+		CreativeAgentRefresh: env.Duration("CREATIVE_AGENT_REFRESH_INTERVAL", 5*time.Minute, 10*time.Second, 24*time.Hour),
 	}
 	if err := env.Err(); err != nil {
 		return Config{}, err
@@ -55,5 +65,6 @@ func (c Config) service(version string) service.Config {
 		DatabaseURL: c.DatabaseURL, NATSURL: c.NATSURL, HTTPAddr: c.HTTPAddr, TopicPrefix: c.TopicPrefix,
 		AgentURLs:      append([]string{c.PublicBaseURL}, c.ExtraAgentURLs...),
 		IdempotencyTTL: c.IdempotencyTTL, MaxBodyBytes: c.MaxBodyBytes, OutboxPoll: c.OutboxPoll, Version: version,
+		CreativeAgentURLs: c.CreativeAgentURLs, CreativeAgentRefresh: c.CreativeAgentRefresh,
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -20,6 +21,7 @@ import (
 	"example.com/creativesync/platform/pgdb"
 	"example.com/creativesync/services/ingest/internal/adcp"
 	"example.com/creativesync/services/ingest/internal/creative"
+	"example.com/creativesync/services/ingest/internal/creativeagent"
 	"example.com/creativesync/services/ingest/internal/httpapi"
 	"example.com/creativesync/services/ingest/internal/messaging"
 	"example.com/creativesync/services/ingest/internal/postgres"
@@ -36,7 +38,16 @@ type Config struct {
 	MaxBodyBytes   int64
 	OutboxPoll     time.Duration
 	Version        string
+	// CreativeAgentURLs are the outside creative agents whose formats are
+	// accepted; their formats are learned over MCP and refreshed every
+	// CreativeAgentRefresh.
+	CreativeAgentURLs    []string
+	CreativeAgentRefresh time.Duration
 }
+
+// creativeAgentTimeout bounds one agent's list_creative_formats refresh,
+// so an agent that hangs delays neither start-up nor the next refresh much.
+const creativeAgentTimeout = 10 * time.Second
 
 // Name names the service's durable consumers (ingest_<handler>) and its
 // NATS connection.
@@ -52,6 +63,7 @@ type Service struct {
 	http    *httpserver.Server
 	closers lifecycle.Closers
 	Store   *postgres.Store
+	agents  *creativeagent.Refresher
 }
 
 // Open connects to Postgres, migrates, seeds the format registry and opens
@@ -95,8 +107,15 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 		return nil, err
 	}
 	s.closers.Add(s.db.Close)
+	agents := creative.NewAgentFormats(cfg.CreativeAgentURLs)
+	s.agents = &creativeagent.Refresher{Agents: agents, Log: log, Timeout: creativeAgentTimeout,
+		Client: &creativeagent.Client{HTTP: &http.Client{Timeout: creativeAgentTimeout}, Version: cfg.Version}}
+	// Learn the agents' formats before serving, so the first sync naming
+	// one is not refused; an agent that is down only delays start-up by
+	// the timeout and is reported by /readyz.
+	s.agents.Refresh(ctx)
 	svc, err := creative.NewService(ctx, s.Store, creative.Options{IdempotencyTTL: cfg.IdempotencyTTL, AgentURLs: cfg.AgentURLs,
-		EncodeResult: adcp.EncodeTaskResult})
+		Agents: agents, EncodeResult: adcp.EncodeTaskResult})
 	if err != nil {
 		return nil, err
 	}
@@ -138,7 +157,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 		return nil, err
 	}
 	api := httpapi.New(svc, httpapi.Config{MaxBodyBytes: cfg.MaxBodyBytes, Version: cfg.Version}, log)
-	handler := httpserver.Handler(reg, lifecycle.Checks(s.db, nc, s.router), api.Routes)
+	checks := lifecycle.Checks(s.db, nc, s.router)
+	if len(cfg.CreativeAgentURLs) > 0 {
+		checks = append(checks, httpserver.Check{Name: "creative_agents", Degraded: true,
+			Fn: func(context.Context) error { return agents.Health() }})
+	}
+	handler := httpserver.Handler(reg, checks, api.Routes)
 	if s.http, err = httpserver.Listen(cfg.HTTPAddr, handler, log); err != nil {
 		return nil, err
 	}
@@ -160,12 +184,31 @@ func (s *Service) Run(ctx context.Context) error {
 		Logger:     s.log,
 		HTTP:       s.http,
 		Routers:    []lifecycle.Router{s.router},
-		Workers:    []lifecycle.Worker{{Name: "pruner", Run: lifecycle.Every(pruneInterval, s.prune)}},
+		Workers:    s.workers(),
 		Relay:      s.relay,
 		Backlog:    func(ctx context.Context) (int64, error) { return outbox.Backlog(ctx, s.db.DB) },
 		Close:      s.closers.Close,
 		ReadyAttrs: []any{"addr", s.Addr(), "topic_prefix", s.cfg.TopicPrefix},
 	})
+}
+
+func (s *Service) workers() []lifecycle.Worker {
+	ws := []lifecycle.Worker{{Name: "pruner", Run: lifecycle.Every(pruneInterval, s.prune)}}
+	if len(s.cfg.CreativeAgentURLs) == 0 {
+		return ws
+	}
+	interval := s.cfg.CreativeAgentRefresh
+	if interval <= 0 {
+		interval = 5 * time.Minute
+	}
+	// New refreshed once already; Every runs at once, so skip that run.
+	started := false
+	return append(ws, lifecycle.Worker{Name: "creative agent formats", Run: lifecycle.Every(interval, func(ctx context.Context) {
+		if started {
+			s.agents.Refresh(ctx)
+		}
+		started = true
+	})})
 }
 
 // idempotencyTombstone is how long an expired idempotency key is still
