@@ -37,20 +37,24 @@ type stack struct {
 	svc *service.Service
 }
 
-func startIngest(t *testing.T) *stack {
+func startIngest(t *testing.T, opts ...func(*service.Config)) *stack {
 	t.Helper()
 	t.Parallel()
-	return startIngestB(t)
+	return startIngestB(t, opts...)
 }
 
-// startIngestB starts ingest for a test or benchmark (not in parallel).
-func startIngestB(t testing.TB) *stack {
+// startIngestB starts ingest for a test or benchmark (not in parallel);
+// opts adjust its configuration.
+func startIngestB(t testing.TB, opts ...func(*service.Config)) *stack {
 	t.Helper()
 	bk := natstest.NewBroker(t)
 	cfg := service.Config{
 		DatabaseURL: pgtest.NewDatabase(t), NATSURL: natstest.URL(), HTTPAddr: "127.0.0.1:0", TopicPrefix: bk.Prefix,
 		AgentURLs: []string{agentURL}, IdempotencyTTL: time.Hour, MaxBodyBytes: 1 << 20, OutboxPoll: 10 * time.Millisecond,
 		Version: "test",
+	}
+	for _, o := range opts {
+		o(&cfg)
 	}
 	r := servicetest.Start(t, func(ctx context.Context) (*service.Service, error) {
 		return service.New(ctx, cfg, servicetest.Logger(t))
