@@ -86,24 +86,9 @@ func (a *AgentFormats) Lookup(agentURL, id string) (Format, bool) {
 func (a *AgentFormats) Update(agentURL string, defs []json.RawMessage, fetchErr error, at time.Time) error {
 	c := CanonicalAgentURL(agentURL)
 	var formats map[string]Format
-	var skipped []string
+	var skipErr error
 	if fetchErr == nil {
-		formats = make(map[string]Format, len(defs))
-		for _, d := range defs {
-			f, err := ParseFormat(d)
-			if err != nil {
-				skipped = append(skipped, err.Error())
-				continue
-			}
-			var owner struct {
-				FormatID FormatID `json:"format_id"`
-			}
-			if json.Unmarshal(d, &owner) != nil || CanonicalAgentURL(owner.FormatID.AgentURL) != c {
-				skipped = append(skipped, fmt.Sprintf("format %s names agent %s", f.ID, owner.FormatID.AgentURL))
-				continue
-			}
-			formats[f.ID] = f
-		}
+		formats, skipErr = parseAgentFormats(c, agentURL, defs)
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -115,10 +100,56 @@ func (a *AgentFormats) Update(agentURL string, defs []json.RawMessage, fetchErr 
 	if fetchErr == nil {
 		st.formats, st.fetchedAt = formats, at
 	}
-	if len(skipped) > 0 {
-		return fmt.Errorf("creative agent %s: %d format(s) skipped: %s", agentURL, len(skipped), strings.Join(skipped, "; "))
+	return skipErr
+}
+
+// parseAgentFormats reads the formats agent c listed, skipping (and
+// reporting) those it cannot parse or that name another agent.
+func parseAgentFormats(c, agentURL string, defs []json.RawMessage) (map[string]Format, error) {
+	formats := make(map[string]Format, len(defs))
+	var skipped []string
+	for _, d := range defs {
+		f, err := ParseFormat(d)
+		if err != nil {
+			skipped = append(skipped, err.Error())
+			continue
+		}
+		var owner struct {
+			FormatID FormatID `json:"format_id"`
+		}
+		if json.Unmarshal(d, &owner) != nil || CanonicalAgentURL(owner.FormatID.AgentURL) != c {
+			skipped = append(skipped, fmt.Sprintf("format %s names agent %s", f.ID, owner.FormatID.AgentURL))
+			continue
+		}
+		formats[f.ID] = f
 	}
-	return nil
+	if len(skipped) > 0 {
+		return formats, fmt.Errorf("creative agent %s: %d format(s) skipped: %s", agentURL, len(skipped), strings.Join(skipped, "; "))
+	}
+	return formats, nil
+}
+
+// AgentSnapshot is what an agent listed at FetchedAt, as stored.
+type AgentSnapshot struct {
+	URL       string
+	Defs      []json.RawMessage
+	FetchedAt time.Time
+}
+
+// Restore installs formats remembered from before (a snapshot the store
+// kept), unless the agent is no longer trusted or a newer list is already
+// known. The agent's health is left alone: it has not answered yet.
+func (a *AgentFormats) Restore(snap AgentSnapshot) error {
+	c := CanonicalAgentURL(snap.URL)
+	formats, skipErr := parseAgentFormats(c, snap.URL, snap.Defs)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	st, ok := a.agents[c]
+	if !ok || !st.fetchedAt.Before(snap.FetchedAt) {
+		return nil
+	}
+	st.formats, st.fetchedAt = formats, snap.FetchedAt
+	return skipErr
 }
 
 // Health is nil when every trusted agent answered its last refresh, and

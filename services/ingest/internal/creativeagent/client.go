@@ -110,14 +110,36 @@ func toolText(res *mcp.CallToolResult) string {
 	return "no detail"
 }
 
+// Cache keeps what agents listed across restarts and replicas (the store).
+type Cache interface {
+	AgentFormats(ctx context.Context) ([]creative.AgentSnapshot, error)
+	SaveAgentFormats(ctx context.Context, agentURL string, defs []json.RawMessage, at time.Time) error
+}
+
 // Refresher keeps an AgentFormats current.
 type Refresher struct {
 	Agents *creative.AgentFormats
 	Client *Client
+	Cache  Cache
 	Log    *slog.Logger
 	// Timeout bounds one agent's refresh.
 	Timeout time.Duration
 	now     func() time.Time
+}
+
+// Restore installs the formats the cache remembers, so an agent that is
+// down at start-up is still served from what it last listed.
+func (r *Refresher) Restore(ctx context.Context) error {
+	snaps, err := r.Cache.AgentFormats(ctx)
+	if err != nil {
+		return err
+	}
+	for _, snap := range snaps {
+		if err := r.Agents.Restore(snap); err != nil {
+			r.Log.Warn("stored creative agent formats", "agent", snap.URL, "err", err)
+		}
+	}
+	return nil
 }
 
 // Refresh asks every trusted agent for its formats, one after another
@@ -138,8 +160,17 @@ func (r *Refresher) Refresh(ctx context.Context) {
 		if err != nil {
 			r.Log.Warn("creative agent formats not refreshed; keeping the last known", "agent", u, "err", err)
 		}
-		if uerr := r.Agents.Update(u, defs, err, now()); uerr != nil {
+		at := now()
+		if uerr := r.Agents.Update(u, defs, err, at); uerr != nil {
 			r.Log.Warn("creative agent formats", "agent", u, "err", uerr)
+		}
+		if err != nil {
+			continue
+		}
+		// Memory already has the new list; a failed save only means a
+		// restart would start from the previous one.
+		if serr := r.Cache.SaveAgentFormats(ctx, u, defs, at); serr != nil {
+			r.Log.Warn("saving creative agent formats", "agent", u, "err", serr)
 		}
 	}
 }

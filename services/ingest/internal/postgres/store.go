@@ -150,6 +150,46 @@ func (s *Store) loadFormats(ctx context.Context, query string, args ...any) ([]c
 	return out, nil
 }
 
+const saveAgentFormats = `
+INSERT INTO agent_formats (agent_url, definitions, fetched_at) VALUES ($1, $2, $3)
+ON CONFLICT (agent_url) DO UPDATE SET definitions = EXCLUDED.definitions, fetched_at = EXCLUDED.fetched_at
+WHERE agent_formats.fetched_at <= EXCLUDED.fetched_at`
+
+// SaveAgentFormats stores what a trusted creative agent listed at at; an
+// older refresh (another replica's, late) does not overwrite a newer one.
+func (s *Store) SaveAgentFormats(ctx context.Context, agentURL string, defs []json.RawMessage, at time.Time) error {
+	b, err := json.Marshal(defs)
+	if err != nil {
+		return fmt.Errorf("encoding agent formats: %w", err)
+	}
+	if _, err := s.db.ExecContext(ctx, saveAgentFormats, creative.CanonicalAgentURL(agentURL), b, at); err != nil {
+		return fmt.Errorf("saving formats of %s: %w", agentURL, err)
+	}
+	return nil
+}
+
+const loadAgentFormats = `SELECT agent_url, definitions, fetched_at FROM agent_formats ORDER BY agent_url`
+
+// AgentFormats returns every stored agent's last listed formats.
+func (s *Store) AgentFormats(ctx context.Context) ([]creative.AgentSnapshot, error) {
+	var rows []struct {
+		URL       string    `db:"agent_url"`
+		Defs      []byte    `db:"definitions"`
+		FetchedAt time.Time `db:"fetched_at"`
+	}
+	if err := s.db.SelectContext(ctx, &rows, loadAgentFormats); err != nil {
+		return nil, fmt.Errorf("loading agent formats: %w", err)
+	}
+	out := make([]creative.AgentSnapshot, len(rows))
+	for i, r := range rows {
+		out[i] = creative.AgentSnapshot{URL: r.URL, FetchedAt: r.FetchedAt.UTC()}
+		if err := json.Unmarshal(r.Defs, &out[i].Defs); err != nil {
+			return nil, fmt.Errorf("formats of %s: %w", r.URL, err)
+		}
+	}
+	return out, nil
+}
+
 const upsertFormat = `
 INSERT INTO formats (format_id, definition, sort_order) VALUES ($1, $2, $3)
 ON CONFLICT (format_id) DO UPDATE SET definition = EXCLUDED.definition, sort_order = EXCLUDED.sort_order`

@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -213,6 +214,28 @@ func TestOutsideCreativeAgentFormats(t *testing.T) {
 	st, m, raw = s.sync(syncReq(banner("a3", agent.url)))
 	if st != 200 || items(t, m)[0]["action"] != "created" {
 		t.Errorf("last known formats while the agent is down: %d %s", st, raw)
+	}
+}
+
+// A replica started while the agent is down serves the formats the agent
+// last listed (stored by the first one) and reports the agent degraded.
+func TestOutsideAgentFormatsSurviveARestartWhileTheAgentIsDown(t *testing.T) {
+	agent := startCreativeAgent(t)
+	s := startIngest(t, withAgent(agent))
+	agent.srv.Close()
+	r := servicetest.Start(t, func(ctx context.Context) (*service.Service, error) {
+		return service.New(ctx, s.cfg, servicetest.Logger(t))
+	})
+	s.url = r.URL
+	st, body := s.do("GET", "/readyz", "", nil)
+	if st != 200 || !bytes.Contains(body, []byte(`"creative_agents":"degraded: `)) || !bytes.Contains(body, []byte("serving 2 known formats")) {
+		t.Errorf("readyz: %d %s", st, body)
+	}
+	st, out := s.do("POST", "/api/v1/creatives/sync", s.key, jsonOf(syncReq(map[string]any{"creative_id": "r1", "name": "After restart",
+		"format_id": map[string]any{"agent_url": agent.url, "id": "display_ext"},
+		"assets":    map[string]any{"banner": map[string]any{"asset_type": "image", "url": "https://cdn.example.com/a.png", "width": 300, "height": 250}}})))
+	if st != 200 || !bytes.Contains(out, []byte(`"action":"created"`)) {
+		t.Errorf("sync after restart: %d %s", st, out)
 	}
 }
 

@@ -35,6 +35,7 @@ type stack struct {
 	bk  *natstest.Broker
 	key string
 	svc *service.Service
+	cfg service.Config
 }
 
 func startIngest(t *testing.T, opts ...func(*service.Config)) *stack {
@@ -59,7 +60,7 @@ func startIngestB(t testing.TB, opts ...func(*service.Config)) *stack {
 	r := servicetest.Start(t, func(ctx context.Context) (*service.Service, error) {
 		return service.New(ctx, cfg, servicetest.Logger(t))
 	})
-	s := &stack{t: t, url: r.URL, svc: r.Svc, bk: bk, db: pgtest.Connect(t, cfg.DatabaseURL)}
+	s := &stack{t: t, url: r.URL, svc: r.Svc, bk: bk, db: pgtest.Connect(t, cfg.DatabaseURL), cfg: cfg}
 	s.key = s.provision("buyer", "acct_1")
 	return s
 }

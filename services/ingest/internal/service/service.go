@@ -108,11 +108,15 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 	}
 	s.closers.Add(s.db.Close)
 	agents := creative.NewAgentFormats(cfg.CreativeAgentURLs)
-	s.agents = &creativeagent.Refresher{Agents: agents, Log: log, Timeout: creativeAgentTimeout,
+	s.agents = &creativeagent.Refresher{Agents: agents, Cache: s.Store, Log: log, Timeout: creativeAgentTimeout,
 		Client: &creativeagent.Client{HTTP: &http.Client{Timeout: creativeAgentTimeout}, Version: cfg.Version}}
-	// Learn the agents' formats before serving, so the first sync naming
-	// one is not refused; an agent that is down only delays start-up by
-	// the timeout and is reported by /readyz.
+	// Start from what the agents last listed, then ask them, before
+	// serving, so the first sync naming one is not refused; an agent that
+	// is down only delays start-up by the timeout and is reported by
+	// /readyz while its stored formats are served.
+	if err := s.agents.Restore(ctx); err != nil {
+		return nil, err
+	}
 	s.agents.Refresh(ctx)
 	svc, err := creative.NewService(ctx, s.Store, creative.Options{IdempotencyTTL: cfg.IdempotencyTTL, AgentURLs: cfg.AgentURLs,
 		Agents: agents, EncodeResult: adcp.EncodeTaskResult})
