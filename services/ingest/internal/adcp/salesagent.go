@@ -29,6 +29,14 @@ var salesAgentRefused = map[string]string{
 	"push_notification_config": "this route answers synchronously and sends no webhooks; use POST /api/v1/creatives/sync for push notifications",
 }
 
+// Bounds of the sales-agent fields AdCP 3 does not have: the set
+// delete_missing keeps is a whole library's ids, and each media buy in the
+// assignments map is looked up.
+const (
+	maxKeepIDs      = 10000
+	maxAssignedBuys = 100
+)
+
 // DecodeSalesAgentSync decodes the sales-agent route's body.
 func DecodeSalesAgentSync(mediaBuyID string, body []byte) (creative.MediaBuySync, error) {
 	raw, err := Object(body)
@@ -51,6 +59,15 @@ func DecodeSalesAgentSync(mediaBuyID string, body []byte) (creative.MediaBuySync
 	}
 	if _, ok := d.has("creative_ids"); ok {
 		d.strings("creative_ids", &out.Sync.KeepIDs)
+		if len(out.Sync.KeepIDs) > maxKeepIDs {
+			d.bad(creative.CodeValidation, "creative_ids", fmt.Sprintf("creative_ids lists at most %d ids", maxKeepIDs))
+		}
+		for _, id := range out.Sync.KeepIDs {
+			if id == "" || len(id) > creative.MaxIDLength {
+				d.bad(creative.CodeValidation, "creative_ids", fmt.Sprintf("each creative id is 1 to %d characters", creative.MaxIDLength))
+				break
+			}
+		}
 		if !cmd.DeleteMissing {
 			d.bad(creative.CodeInvalidRequest, "creative_ids",
 				"creative_ids is the set delete_missing keeps; send it with delete_missing: true, or leave it out")
@@ -63,6 +80,9 @@ func DecodeSalesAgentSync(mediaBuyID string, body []byte) (creative.MediaBuySync
 	if v, ok := d.has("assignments"); ok {
 		if json.Unmarshal(v, &out.Assign) != nil {
 			d.bad(creative.CodeValidation, "assignments", "assignments must map media buy ids to arrays of creative ids")
+		} else if len(out.Assign) > maxAssignedBuys {
+			// Each media buy is one lookup.
+			d.bad(creative.CodeValidation, "assignments", fmt.Sprintf("assignments names at most %d media buys", maxAssignedBuys))
 		}
 		for _, mb := range sortedKeys(out.Assign) {
 			if mb == "" {

@@ -402,10 +402,18 @@ func (f Format) snapshot() *events.FormatSnapshot {
 
 // FormatsResponse is list_creative_formats' response.
 type FormatsResponse struct {
-	Formats    []json.RawMessage `json:"formats"`
-	Pagination Pagination        `json:"pagination"`
-	Status     string            `json:"status"`
-	Context    json.RawMessage   `json:"context,omitempty"`
+	Formats []json.RawMessage `json:"formats"`
+	// CreativeAgents points buyers at the trusted outside creative agents,
+	// whose formats this seller accepts but does not list as its own.
+	CreativeAgents []CreativeAgentRef `json:"creative_agents,omitempty"`
+	Pagination     Pagination         `json:"pagination"`
+	Status         string             `json:"status"`
+	Context        json.RawMessage    `json:"context,omitempty"`
+}
+
+// CreativeAgentRef is an item of list_creative_formats' creative_agents.
+type CreativeAgentRef struct {
+	AgentURL string `json:"agent_url"`
 }
 
 // formatsCursor is the opaque list_creative_formats cursor: the id of the
@@ -477,6 +485,9 @@ func (s *Service) ListFormats(ctx context.Context, p *Principal, q FormatsQuery)
 		Pagination: Pagination{HasMore: end < len(matched), TotalCount: len(matched)}}
 	for _, f := range matched[start:end] {
 		resp.Formats = append(resp.Formats, f.Definition)
+	}
+	for _, u := range catalog.outside.URLs() {
+		resp.CreativeAgents = append(resp.CreativeAgents, CreativeAgentRef{AgentURL: u})
 	}
 	if resp.Pagination.HasMore {
 		// Marshalling a struct of one string cannot fail.

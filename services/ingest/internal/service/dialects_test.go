@@ -14,6 +14,7 @@ import (
 
 	"example.com/creativesync/events"
 	"example.com/creativesync/platform/servicetest"
+	"example.com/creativesync/services/ingest/internal/adcptest"
 	"example.com/creativesync/services/ingest/internal/creative"
 	"example.com/creativesync/services/ingest/internal/service"
 )
@@ -203,6 +204,12 @@ func TestOutsideCreativeAgentFormats(t *testing.T) {
 	if st, body := s.do("GET", "/readyz", "", nil); st != 200 || !bytes.Contains(body, []byte(`"creative_agents":"ok"`)) {
 		t.Errorf("readyz with the agent up: %d %s", st, body)
 	}
+	// list_creative_formats points buyers at the agent.
+	st, body := s.do("GET", "/api/v1/formats", "", nil)
+	if st != 200 || !bytes.Contains(body, []byte(`"creative_agents":[{"agent_url":"`+agent.url+`"}]`)) {
+		t.Errorf("formats: %d %s", st, body)
+	}
+	adcptest.Validate(t, "creative/list-creative-formats-response.json", body)
 
 	// The agent goes down: readiness says so without failing, and its
 	// last known formats are still accepted.
