@@ -15,14 +15,20 @@ import (
 // on 127.0.0.1 (the official SDK's server side) whose list_creative_formats
 // serves its formats in two pages, so ingest's client follows pagination.
 type creativeAgent struct {
-	url   string
-	srv   *httptest.Server
-	calls atomic.Int64
+	url     string
+	srv     *httptest.Server
+	calls   atomic.Int64
+	catalog func(agentURL string) []any
 }
 
-func startCreativeAgent(t *testing.T) *creativeAgent {
+// startCreativeAgent runs an agent serving catalog's formats (two or more
+// of them, to be paged), or testFormats.
+func startCreativeAgent(t *testing.T, catalog ...func(agentURL string) []any) *creativeAgent {
 	t.Helper()
-	a := &creativeAgent{}
+	a := &creativeAgent{catalog: testFormats}
+	if len(catalog) > 0 {
+		a.catalog = catalog[0]
+	}
 	server := mcp.NewServer(&mcp.Implementation{Name: "test-creative-agent", Version: "1"}, nil)
 	server.AddTool(&mcp.Tool{Name: "list_creative_formats", Description: "formats of the test creative agent",
 		InputSchema: json.RawMessage(`{"type":"object"}`)}, a.listFormats)
@@ -35,10 +41,11 @@ func startCreativeAgent(t *testing.T) *creativeAgent {
 	return a
 }
 
-// formats are the agent's: video_30s takes a VAST tag (unlike this
-// seller's own video_30s, which takes a video file), display_ext an image.
-func (a *creativeAgent) formats() []any {
-	fid := func(id string) map[string]any { return map[string]any{"agent_url": a.url, "id": id} }
+// testFormats are the default agent's: video_30s takes a VAST tag (unlike
+// this seller's own video_30s, which takes a video file), display_ext an
+// image.
+func testFormats(agentURL string) []any {
+	fid := func(id string) map[string]any { return map[string]any{"agent_url": agentURL, "id": id} }
 	return []any{
 		map[string]any{"format_id": fid("video_30s"), "name": "CTV 30s (VAST)", "type": "video", "assets": []any{
 			map[string]any{"item_type": "individual", "asset_id": "vast", "asset_type": "vast", "required": true},
@@ -61,7 +68,7 @@ func (a *creativeAgent) listFormats(_ context.Context, req *mcp.CallToolRequest)
 	if err := json.Unmarshal(req.Params.Arguments, &args); err != nil {
 		return nil, err
 	}
-	all := a.formats()
+	all := a.catalog(a.url)
 	page := map[string]any{"formats": all[:1], "pagination": map[string]any{"has_more": true, "cursor": "page2"}}
 	if args.Pagination.Cursor == "page2" {
 		page = map[string]any{"formats": all[1:], "pagination": map[string]any{"has_more": false}}

@@ -374,3 +374,69 @@ func TestAdCP2AsyncFinalResult(t *testing.T) {
 		t.Errorf("v2 final result: %s", body)
 	}
 }
+
+// The official 3.0 request schema's own examples, verbatim, over REST and
+// then MCP (where each replays), with their outside creative agents run
+// locally.
+func TestAdCP3SchemaExamples(t *testing.T) {
+	slot := func(id, typ string) map[string]any {
+		return map[string]any{"item_type": "individual", "asset_id": id, "asset_type": typ, "required": true}
+	}
+	standard := startCreativeAgent(t, func(u string) []any {
+		return []any{
+			map[string]any{"format_id": map[string]any{"agent_url": u, "id": "video_standard_30s"}, "name": "Standard video 30s", "type": "video",
+				"assets": []any{slot("video", "video")}},
+			map[string]any{"format_id": map[string]any{"agent_url": u, "id": "display_300x250"}, "name": "Standard MPU", "type": "display",
+				"assets": []any{slot("image", "image")}},
+		}
+	})
+	bespoke := startCreativeAgent(t, func(u string) []any {
+		return []any{map[string]any{"format_id": map[string]any{"agent_url": u, "id": "premium_bespoke_display"}, "name": "Premium bespoke", "type": "display",
+			"assets": []any{slot("product_catalog", "catalog"), slot("generation_prompt", "text")}}}
+	})
+	s := startIngest(t, func(c *service.Config) { c.CreativeAgentURLs = []string{standard.url, bespoke.url} })
+	must(t, s.svc.Store.UpsertAccount(t.Context(), creative.Account{ID: "acct_acmecorp", PrincipalID: "buyer", BrandDomain: "acme.example", Operator: "agency.example"}))
+	s.seedPackage("acct_acmecorp", "mb_ctv", "pkg_ctv_001", "paused")
+	s.seedPackage("acct_acmecorp", "mb_ctv", "pkg_ctv_002", "paused")
+	example := func(name string) []byte {
+		return golden(t, "v3/"+name+".json", "https://creative.adcontextprotocol.org", standard.url, "https://creative.example.com", bespoke.url)
+	}
+	for _, tc := range []struct {
+		name string
+		want string // creative_id/action[/assigned_to…] of each result
+	}{
+		{"full_sync_hosted_video", "hero_video_30s/created/pkg_ctv_001/pkg_ctv_002"},
+		{"generative_creative", "holiday_hero/created"},
+		{"scoped_update", "hero_video_30s/updated banner_300x250/created"},
+	} {
+		st, out := s.do("POST", "/api/v1/creatives/sync", s.key, example(tc.name))
+		if st != 200 {
+			t.Fatalf("%s: %d %s", tc.name, st, out)
+		}
+		adcptest.Validate(t, "creative/sync-creatives-response.json", out)
+		var resp struct {
+			Creatives []struct {
+				CreativeID string   `json:"creative_id"`
+				Action     string   `json:"action"`
+				AssignedTo []string `json:"assigned_to"`
+			}
+		}
+		must(t, json.Unmarshal(out, &resp))
+		var got []string
+		for _, c := range resp.Creatives {
+			got = append(got, strings.Join(append([]string{c.CreativeID, c.Action}, c.AssignedTo...), "/"))
+		}
+		if strings.Join(got, " ") != tc.want {
+			t.Errorf("%s: %q, want %q: %s", tc.name, got, tc.want, out)
+		}
+	}
+	cs := s.mcpSession(s.key)
+	for _, name := range []string{"full_sync_hosted_video", "generative_creative", "scoped_update"} {
+		var args map[string]any
+		must(t, json.Unmarshal(example(name), &args))
+		res, body := call(t, cs, "sync_creatives", args)
+		if res.IsError || !bytes.Contains(body, []byte(`"replayed":true`)) {
+			t.Errorf("%s over MCP: %s", name, body)
+		}
+	}
+}
