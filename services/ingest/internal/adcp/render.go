@@ -127,15 +127,15 @@ func Success(status int, taskStatus string, body any) Outcome {
 	return Outcome{Status: status, Body: body, Summary: "status: " + taskStatus}
 }
 
-// SyncOutcome renders a sync_creatives response in the dialect of AdCP
-// major version major: 202 when submitted.
-func SyncOutcome(major int, r creative.SyncResponse) Outcome {
-	if major == 2 {
-		r = v2Response(r, false)
-	}
+// SyncOutcome renders the response to cmd in the dialect of its AdCP major
+// version: 202 when submitted.
+func SyncOutcome(cmd creative.SyncCommand, r creative.SyncResponse) Outcome {
 	st := http.StatusOK
 	if r.Status == "submitted" {
 		st = http.StatusAccepted
+	}
+	if cmd.MajorVersion == 2 {
+		return Success(st, r.Status, v2Sync(cmd, v2Response(r, false)))
 	}
 	return Success(st, r.Status, r)
 }

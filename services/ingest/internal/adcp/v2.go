@@ -100,3 +100,51 @@ func EncodeTaskResult(major int, r creative.SyncResponse) (json.RawMessage, erro
 	}
 	return json.Marshal(r)
 }
+
+// V2SyncResponse is an AdCP 2 synchronous answer: each result carries the
+// creative's request fields as well as the outcome ("all fields of the
+// request", 2.x), the outcome's fields winning where both have one.
+type V2SyncResponse struct {
+	creative.SyncResponse
+	// Creatives shadows the embedded results (encoding/json prefers the
+	// shallower field).
+	Creatives []map[string]json.RawMessage `json:"creatives,omitempty"`
+}
+
+// v2Sync merges each result with its creative's fields as the request sent
+// them. A replayed answer is merged with the replaying request, which is
+// the same request (its hash matched).
+func v2Sync(cmd creative.SyncCommand, r creative.SyncResponse) any {
+	if r.Creatives == nil {
+		return r
+	}
+	sent := make(map[string]map[string]json.RawMessage, len(cmd.Creatives))
+	for _, in := range cmd.Creatives {
+		sent[in.CreativeID] = in.Body
+	}
+	out := V2SyncResponse{SyncResponse: r, Creatives: make([]map[string]json.RawMessage, 0, len(*r.Creatives))}
+	for _, c := range *r.Creatives {
+		item, err := toFields(c)
+		if err != nil {
+			// A SyncResult is strings, slices and maps of them: it
+			// always encodes. Should it not, the outcome alone is sent.
+			return r
+		}
+		for k, v := range sent[c.CreativeID] {
+			if _, ours := item[k]; !ours {
+				item[k] = v
+			}
+		}
+		out.Creatives = append(out.Creatives, item)
+	}
+	return out
+}
+
+func toFields(v any) (map[string]json.RawMessage, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]json.RawMessage
+	return m, json.Unmarshal(b, &m)
+}

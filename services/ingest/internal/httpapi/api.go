@@ -71,7 +71,7 @@ func (a *API) syncCreatives(ctx context.Context, p creative.Principal, body []by
 	if err != nil {
 		return a.logged(ctx, err)(adcp.SyncFailure(cmd.MajorVersion, err, cmd.Context))
 	}
-	return adcp.SyncOutcome(cmd.MajorVersion, resp)
+	return adcp.SyncOutcome(cmd, resp)
 }
 
 func (a *API) listCreatives(ctx context.Context, p creative.Principal, body []byte) adcp.Outcome {

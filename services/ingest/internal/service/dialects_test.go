@@ -260,6 +260,10 @@ func TestAdCP2Dialect(t *testing.T) {
 	if st != 200 || items(t, m)[0]["action"] != "created" || !sameStrings(items(t, m)[0]["assigned_to"], "pkg_v2") {
 		t.Fatalf("v2 request: %d %s", st, raw)
 	}
+	// 2.x results carry the request's fields too.
+	if it := items(t, m)[0]; it["name"] != "Hero banner (AdCP 2)" || !sameStrings(it["tags"], "q1_2026", "display") || it["assets"] == nil || it["platform_id"] == nil {
+		t.Errorf("v2 result without the request's fields: %s", raw)
+	}
 
 	// A 2.x request that carries a key still gets replay semantics.
 	req := v2(`"hero_banner_v2"`, `"hero_banner_v2b"`)
