@@ -15,6 +15,8 @@ import (
 // background; an agent that stops answering keeps its last known formats,
 // so buyers are not refused because a creative agent had a bad minute.
 type AgentFormats struct {
+	// agents and order are fixed by NewAgentFormats and read without the
+	// lock; mu guards each agentState's formats, fetchedAt and lastErr.
 	mu     sync.RWMutex
 	agents map[string]*agentState // by canonical URL
 	order  []string
