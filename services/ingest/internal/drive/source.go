@@ -13,7 +13,9 @@ type Source struct{ C *Client }
 
 var _ creative.FileSource = Source{}
 
-func refOf(l creative.JobLink) Ref { return Ref{ID: l.ID, ResourceKey: l.ResourceKey, Folder: l.Folder} }
+func refOf(l creative.JobLink) Ref {
+	return Ref{ID: l.ID, ResourceKey: l.ResourceKey, Folder: l.Folder}
+}
 
 func sourceFile(f File) creative.SourceFile {
 	return creative.SourceFile{ID: f.ID, ResourceKey: f.ResourceKey, Name: f.Name, MIMEType: f.MIMEType, Size: f.Size,

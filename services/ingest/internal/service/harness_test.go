@@ -44,13 +44,20 @@ func startIngest(t *testing.T) *stack {
 }
 
 // startIngestB starts ingest for a test or benchmark (not in parallel).
-func startIngestB(t testing.TB) *stack {
+func startIngestB(t testing.TB) *stack { return startIngestWith(t, nil) }
+
+// startIngestWith starts ingest with its test configuration changed by
+// edit (nil: none).
+func startIngestWith(t testing.TB, edit func(*service.Config)) *stack {
 	t.Helper()
 	bk := natstest.NewBroker(t)
 	cfg := service.Config{
 		DatabaseURL: pgtest.NewDatabase(t), NATSURL: natstest.URL(), HTTPAddr: "127.0.0.1:0", TopicPrefix: bk.Prefix,
 		AgentURLs: []string{agentURL}, IdempotencyTTL: time.Hour, MaxBodyBytes: 1 << 20, OutboxPoll: 10 * time.Millisecond,
 		Version: "test",
+	}
+	if edit != nil {
+		edit(&cfg)
 	}
 	r := servicetest.Start(t, func(ctx context.Context) (*service.Service, error) {
 		return service.New(ctx, cfg, servicetest.Logger(t))
