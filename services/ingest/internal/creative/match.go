@@ -35,16 +35,18 @@ func (r *Registry) MatchAsset(res inspect.Result) (Format, FormatAsset, error) {
 		}
 		return f, *slot, nil
 	}
-	what := kind
-	switch {
-	case res.Kind == inspect.KindOther:
+	if res.Kind == inspect.KindOther {
 		return Format{}, FormatAsset{}, fmt.Errorf("%s is not an image, video or audio file", res.MIME)
-	case res.Width > 0:
-		what = fmt.Sprintf("%dx%d %s %s", res.Width, res.Height, res.Container, kind)
-	case res.DurationMS > 0:
-		what = fmt.Sprintf("%.1f s %s %s", float64(res.DurationMS)/1000, res.Container, kind)
 	}
-	msg := "no format accepts a " + what
+	var what []string
+	if res.Width > 0 {
+		what = append(what, fmt.Sprintf("%dx%d", res.Width, res.Height))
+	}
+	if res.DurationMS > 0 {
+		what = append(what, fmt.Sprintf("%.1f s", float64(res.DurationMS)/1000))
+	}
+	what = append(what, res.Container, kind)
+	msg := "no format accepts a " + strings.Join(what, " ")
 	if len(near) > 0 {
 		if len(near) > 4 {
 			near = append(near[:4], "…")

@@ -39,16 +39,29 @@ func imageBytes(t *testing.T, kind string, w, h int) []byte {
 	return b.Bytes()
 }
 
+// jobsOpts are the Drive job settings a test may change.
+type jobsOpts struct{ maxFileBytes int64 }
+
 // startJobs runs ingest with Drive jobs pointed at a local Drive stand-in.
 func startJobs(t *testing.T, files ...*drivetest.File) (*stack, *drivetest.Server) {
 	t.Helper()
 	t.Parallel()
+	return startJobsSerial(t, nil, files...)
+}
+
+// startJobsSerial is startJobs for a test that must not run in parallel.
+func startJobsSerial(t *testing.T, edit func(*jobsOpts), files ...*drivetest.File) (*stack, *drivetest.Server) {
+	t.Helper()
+	o := jobsOpts{maxFileBytes: 1 << 20}
+	if edit != nil {
+		edit(&o)
+	}
 	d := drivetest.New(files...)
 	t.Cleanup(d.Close)
 	s := startIngestWith(t, func(c *service.Config) {
 		c.Jobs = service.JobsConfig{
 			Drive:          driveapi.Config{Endpoint: d.Endpoint(), APIKey: "test-key", HTTPClient: http.DefaultClient, Attempts: 3, Backoff: 5 * time.Millisecond},
-			AssetBucketURL: "file://" + t.TempDir(), MaxLinks: 10, MaxFileBytes: 1 << 20, AllowPrivateWebhooks: true,
+			AssetBucketURL: "file://" + t.TempDir(), MaxLinks: 10, MaxFileBytes: o.maxFileBytes, AllowPrivateWebhooks: true,
 		}
 	})
 	d.APIKey = "test-key"
