@@ -90,7 +90,7 @@ func TestInspectRefusesBytesThatContradictTheirType(t *testing.T) {
 	// A PNG signature followed by garbage: sniffed as PNG, unreadable as one.
 	broken := append([]byte("\x89PNG\r\n\x1a\n"), bytes.Repeat([]byte{0xAB}, 64)...)
 	full := inspecttest.MP4(1000, 640, 360, 0)
-	mp4NoMoov := full[:36] // ftyp (28 bytes) and an empty mdat (8)
+	mp4NoMoov := full[:36]                                                                 // ftyp (28 bytes) and an empty mdat (8)
 	badBox := append(append([]byte{}, full[:36]...), 0, 0, 0xFF, 0xFF, 'm', 'o', 'o', 'v') // moov claims 65535 bytes
 	for name, data := range map[string][]byte{"broken png": broken, "mp4 without moov": mp4NoMoov, "mp4 box past the end": badBox} {
 		t.Run(name, func(t *testing.T) {
