@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"example.com/creativesync/services/ingest/internal/drive/drivetest"
+	"example.com/creativesync/platform/drivetest"
 )
 
 func newClient(t *testing.T, s *drivetest.Server) *Client {

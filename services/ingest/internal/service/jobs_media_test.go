@@ -8,7 +8,7 @@ import (
 
 	"example.com/creativesync/platform/inspect/inspecttest"
 	"example.com/creativesync/platform/servicetest"
-	"example.com/creativesync/services/ingest/internal/drive/drivetest"
+	"example.com/creativesync/platform/drivetest"
 )
 
 // A large video is streamed from Drive to storage without being held in

@@ -18,7 +18,7 @@ import (
 	"example.com/creativesync/events"
 	"example.com/creativesync/platform/servicetest"
 	driveapi "example.com/creativesync/services/ingest/internal/drive"
-	"example.com/creativesync/services/ingest/internal/drive/drivetest"
+	"example.com/creativesync/platform/drivetest"
 	"example.com/creativesync/services/ingest/internal/service"
 )
 

@@ -206,7 +206,7 @@ func (s *Service) Run(ctx context.Context) error {
 		Relay:      s.relay,
 		Backlog:    func(ctx context.Context) (int64, error) { return outbox.Backlog(ctx, s.db.DB) },
 		Close:      s.closers.Close,
-		ReadyAttrs: []any{"addr", s.Addr(), "topic_prefix", s.cfg.TopicPrefix},
+		ReadyAttrs: []any{"topic_prefix", s.cfg.TopicPrefix},
 	})
 }
 
