@@ -6,9 +6,9 @@ import (
 	"runtime"
 	"testing"
 
+	"example.com/creativesync/platform/drivetest"
 	"example.com/creativesync/platform/inspect/inspecttest"
 	"example.com/creativesync/platform/servicetest"
-	"example.com/creativesync/platform/drivetest"
 )
 
 // A large video is streamed from Drive to storage without being held in

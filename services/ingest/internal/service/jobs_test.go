@@ -16,9 +16,9 @@ import (
 	"github.com/ThreeDotsLabs/watermill"
 
 	"example.com/creativesync/events"
+	"example.com/creativesync/platform/drivetest"
 	"example.com/creativesync/platform/servicetest"
 	driveapi "example.com/creativesync/services/ingest/internal/drive"
-	"example.com/creativesync/platform/drivetest"
 	"example.com/creativesync/services/ingest/internal/service"
 )
 
