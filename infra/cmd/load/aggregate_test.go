@@ -106,6 +106,8 @@ func TestAttributeCPU(t *testing.T) {
 		{Group: machineGroup, CPUSeconds: 20, Cores: 2}, // 10 s of wall time
 		{Group: "ingest", CPUSeconds: 6},
 		{Group: "postgres", CPUSeconds: 9},
+		{Group: interruptGroup, CPUSeconds: 2},
+		{Group: stealGroup, CPUSeconds: 3}, // outside the machine's busy time
 	}}
 	r.attributeCPU()
 	if r.CPUPerCreativeMS["ingest"] != 6 || r.CPUPerCreativeMS["postgres"] != 9 {
@@ -114,7 +116,7 @@ func TestAttributeCPU(t *testing.T) {
 	if _, ok := r.CPUPerCreativeMS[machineGroup]; ok {
 		t.Error("the machine is not a consumer of its own")
 	}
-	if r.OtherCores != 0.5 {
-		t.Errorf("other cores = %v; want (20-15)/10 = 0.5", r.OtherCores)
+	if r.OtherCores != 0.3 {
+		t.Errorf("other cores = %v; want (20-15-2)/10 = 0.3", r.OtherCores)
 	}
 }

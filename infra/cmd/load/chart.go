@@ -46,7 +46,9 @@ func WriteChart(path string, r *Report) error {
 		pmax = append(pmax, plotter.XY{X: x, Y: p.Max / 1000})
 	}
 	if len(p50) > 0 {
-		if err := plotutil.AddLines(lp, "p50", p50, "p99", p99, "max", pmax); err != nil {
+		// Points as well as lines: when few tasks finish, a line alone would
+		// suggest latencies between them that no task had.
+		if err := plotutil.AddLinePoints(lp, "p50", p50, "p99", p99, "max", pmax); err != nil {
 			return err
 		}
 	}

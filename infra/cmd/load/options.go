@@ -49,7 +49,7 @@ func parseOptions(args []string, stderr io.Writer) (Options, error) {
 	fs.Float64Var(&o.Rate, "rate", 0, "open loop: syncs per second over all buyers, sent on schedule whatever the answers; 0 is closed loop (each buyer sends its next sync when the last is answered)")
 	fs.Float64Var(&o.MCPShare, "mcp", 0.5, "share of syncs sent over MCP (the rest over REST), 0-1")
 	fs.IntVar(&o.MaxInFlight, "max-in-flight", 2000, "open loop: syncs in flight beyond which scheduled ones are skipped (and counted)")
-	fs.DurationVar(&o.Drain, "drain", 2*time.Minute, "after the load, how long to wait for outstanding webhooks before counting them lost")
+	fs.DurationVar(&o.Drain, "drain", 5*time.Minute, "after the load, the longest wait for outstanding webhooks before counting them lost (it ends sooner when nothing has moved for 60 s)")
 	fs.DurationVar(&o.Baseline, "baseline", 3*time.Second, "duration of each raw baseline (Postgres, JetStream publish); 0 skips them")
 	fs.StringVar(&o.Out, "out", ".data/load", "directory for the report, chart and service logs (relative to the repository root)")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the run's databases and streams for inspection")

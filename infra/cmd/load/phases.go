@@ -32,17 +32,31 @@ func runBaselines(ctx context.Context, p *Pipeline, o Options, rep *Report, con 
 	return nil
 }
 
-// drain waits until every accepted task is notified, max passes or ctx ends.
-func drain(ctx context.Context, tr *Tracker, max time.Duration, con *stack.Console) {
+// stallTimeout ends the drain early when neither a decision nor a webhook
+// has come for that long: the pipeline is stuck, and waiting longer only
+// delays the report that says so.
+const stallTimeout = 60 * time.Second
+
+// drain waits until every accepted task is notified, max passes, the
+// pipeline stalls or ctx ends.
+func drain(ctx context.Context, tr *Tracker, dec *Decisions, max time.Duration, con *stack.Console) {
 	deadline := time.Now().Add(max)
-	lastLog := time.Now()
+	lastLog, lastMove := time.Now(), time.Now()
+	lastOut, lastDec := -1, -1
 	for {
-		n := tr.Outstanding()
+		n, d := tr.Outstanding(), dec.Decided()
+		if n != lastOut || d != lastDec {
+			lastOut, lastDec, lastMove = n, d, time.Now()
+		}
 		if n == 0 || !time.Now().Before(deadline) {
 			return
 		}
-		if time.Since(lastLog) >= 5*time.Second {
-			con.Logf("draining: %d tasks outstanding", n)
+		if time.Since(lastMove) >= stallTimeout {
+			con.Logf("draining: nothing moved for %s; giving up with %d tasks outstanding", stallTimeout, n)
+			return
+		}
+		if time.Since(lastLog) >= 10*time.Second {
+			con.Logf("draining: %d tasks outstanding, %d creatives decided", n, d)
 			lastLog = time.Now()
 		}
 		select {
@@ -69,6 +83,10 @@ func annotate(ps []ProcUsage, p *Pipeline) {
 			}
 		case machineGroup:
 			ps[i].Note = "all busy CPU on the box"
+		case interruptGroup:
+			ps[i].Note = "charged to no process: loopback networking, disk"
+		case stealGroup:
+			ps[i].Note = "CPU the hypervisor gave to other VMs"
 		}
 	}
 }

@@ -131,6 +131,9 @@ func (p *Pipeline) admin(ctx context.Context, args ...string) (string, error) {
 // Close stops the services, drops the run's databases and streams unless
 // asked to keep them, and stops any server started for the run.
 func (p *Pipeline) Close() {
+	if p == nil {
+		return // StartPipeline failed before it had anything to undo
+	}
 	if p.Services != nil {
 		p.Services.Stop()
 	}

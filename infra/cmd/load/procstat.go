@@ -63,28 +63,30 @@ func parseProcStatus(data []byte) (hwmKB, rssKB uint64) {
 	return hwmKB, rssKB
 }
 
-// parseMachineStat returns the busy and total CPU ticks of all cores from
-// the first line of /proc/stat (busy excludes idle and iowait).
-func parseMachineStat(data []byte) (busy, total uint64, err error) {
+// machineTimes are the CPU ticks of all cores together, from /proc/stat.
+type machineTimes struct {
+	Busy       uint64 // user, nice, system, irq and softirq
+	Interrupts uint64 // irq and softirq: no process is charged for them (loopback TCP's receive side, for one)
+	Steal      uint64 // time the hypervisor gave this VM's CPUs to someone else
+}
+
+// parseMachineStat reads the first line of /proc/stat: user nice system
+// idle iowait irq softirq steal [guest guest_nice].
+func parseMachineStat(data []byte) (machineTimes, error) {
 	line, _, _ := bytes.Cut(data, []byte("\n"))
 	f := strings.Fields(string(line))
-	if len(f) < 8 || f[0] != "cpu" {
-		return 0, 0, fmt.Errorf("malformed /proc/stat line %q", line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return machineTimes{}, fmt.Errorf("malformed /proc/stat line %q", line)
 	}
-	for i, s := range f[1:] {
-		if i >= 8 { // guest and guest_nice are already in user and nice
-			break
-		}
-		v, err := strconv.ParseUint(s, 10, 64)
+	var v [8]uint64 // guest and guest_nice, if present, are already in user and nice
+	for i := range v {
+		n, err := strconv.ParseUint(f[i+1], 10, 64)
 		if err != nil {
-			return 0, 0, fmt.Errorf("/proc/stat field %q: %w", s, err)
+			return machineTimes{}, fmt.Errorf("/proc/stat field %q: %w", f[i+1], err)
 		}
-		total += v
-		if i != 3 && i != 4 { // idle, iowait
-			busy += v
-		}
+		v[i] = n
 	}
-	return busy, total, nil
+	return machineTimes{Busy: v[0] + v[1] + v[2] + v[5] + v[6], Interrupts: v[5] + v[6], Steal: v[7]}, nil
 }
 
 func readProcStat(pid int) (procStat, error) {

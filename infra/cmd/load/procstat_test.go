@@ -32,12 +32,15 @@ func TestParseProcStatus(t *testing.T) {
 func TestParseMachineStat(t *testing.T) {
 	t.Parallel()
 	// user nice system idle iowait irq softirq steal guest guest_nice
-	busy, total, err := parseMachineStat([]byte("cpu  100 5 50 1000 20 3 2 1 7 0\ncpu0 1 2 3\n"))
+	m, err := parseMachineStat([]byte("cpu  100 5 50 1000 20 3 2 1 7 0\ncpu0 1 2 3\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if busy != 161 || total != 1181 {
-		t.Errorf("busy %d total %d; want 161 1181 (guest is inside user)", busy, total)
+	if want := (machineTimes{Busy: 160, Interrupts: 5, Steal: 1}); m != want {
+		t.Errorf("parseMachineStat = %+v; want %+v (guest is inside user)", m, want)
+	}
+	if _, err := parseMachineStat([]byte("cpu 1 2 3\n")); err == nil {
+		t.Error("a short line parsed")
 	}
 }
 

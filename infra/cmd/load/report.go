@@ -17,9 +17,10 @@ type Report struct {
 	Started   time.Time `json:"started"`
 	GoVersion string    `json:"go_version"`
 	CPUs      int       `json:"cpus"`
-	// The one-minute load average before the run, and what the box did
-	// besides the pipeline (machine CPU minus every group below): other
-	// people's work on a shared machine makes figures noisy.
+	// The load averages before the run, and what the box did besides the
+	// pipeline (machine CPU minus every process group and the kernel's
+	// interrupt time): other people's work on a shared machine makes the
+	// figures noisy, and so does hypervisor steal.
 	LoadAvgBefore string            `json:"loadavg_before"`
 	OtherCores    float64           `json:"other_cores"`
 	Settings      Options           `json:"settings"`
@@ -41,22 +42,28 @@ type Report struct {
 // attributeCPU fills CPUPerCreativeMS and OtherCores from Processes.
 func (r *Report) attributeCPU() {
 	r.CPUPerCreativeMS = map[string]float64{}
-	var machine, ours, wall float64
+	var machine, accounted, wall float64
 	for _, p := range r.Processes {
-		if p.Group == machineGroup {
+		switch p.Group {
+		case machineGroup:
 			machine = p.CPUSeconds
 			if p.Cores > 0 {
 				wall = p.CPUSeconds / p.Cores
 			}
 			continue
+		case stealGroup:
+			continue // not part of the machine's busy time
+		case interruptGroup:
+			accounted += p.CPUSeconds
+			continue
 		}
-		ours += p.CPUSeconds
+		accounted += p.CPUSeconds
 		if n := r.Result.Creatives.Notified; n > 0 {
 			r.CPUPerCreativeMS[p.Group] = round(p.CPUSeconds*1000/float64(n), 3)
 		}
 	}
 	if wall > 0 {
-		r.OtherCores = round(max(0, machine-ours)/wall, 2)
+		r.OtherCores = round(max(0, machine-accounted)/wall, 2)
 	}
 }
 

@@ -116,7 +116,7 @@ func run(ctx context.Context, o Options, stdout io.Writer) ([]string, error) {
 	d.Run(ctx)
 	con.Logf("load sent in %s; draining (up to %s) for %d outstanding tasks", time.Since(start).Round(time.Millisecond),
 		o.Drain, tracker.Outstanding())
-	drain(ctx, tracker, o.Drain, con)
+	drain(ctx, tracker, decisions, o.Drain, con)
 	stopSampling()
 	sampling.Wait()
 	if err := context.Cause(ctx); err != nil && ctx.Err() != nil {

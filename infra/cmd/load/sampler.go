@@ -19,7 +19,7 @@ type Sampler struct {
 	mu          sync.Mutex
 	start, last time.Time
 	lastTicks   map[int]uint64
-	lastBusy    uint64
+	lastMachine machineTimes
 	cpu         map[string]float64 // CPU seconds per group since start
 	peakRSS     map[string]uint64  // kB: sampled sum of VmRSS for scanned groups
 	multi       map[string]bool    // scanned groups seen with more than one process
@@ -32,8 +32,12 @@ type CPUPoint struct {
 	Cores map[string]float64 `json:"cores"`
 }
 
-// machineGroup is the whole box's busy time, others' work included.
-const machineGroup = "machine"
+// Groups read from /proc/stat rather than from processes.
+const (
+	machineGroup   = "machine"          // the whole box's busy time, others' work included
+	interruptGroup = "kernel irq"       // irq and softirq time, charged to no process
+	stealGroup     = "hypervisor steal" // not busy time: CPU this VM wanted and did not get
+)
 
 // NewSampler samples the given pids and every process named in comms.
 func NewSampler(fixed map[string]int, comms map[string]string) *Sampler {
@@ -83,11 +87,10 @@ func (s *Sampler) sample(now time.Time) {
 			}
 		}
 	}
-	busy := uint64(0)
+	var machine machineTimes
 	if data, err := os.ReadFile("/proc/stat"); err == nil {
-		if b, _, err := parseMachineStat(data); err == nil {
-			busy = b
-		}
+		// Unreadable, the machine groups are left out of this sample.
+		machine, _ = parseMachineStat(data)
 	}
 
 	s.mu.Lock()
@@ -99,7 +102,7 @@ func (s *Sampler) sample(now time.Time) {
 		s.multi[g] = s.multi[g] || n > 1
 	}
 	if s.start.IsZero() {
-		s.start, s.last, s.lastTicks, s.lastBusy = now, now, ticks, busy
+		s.start, s.last, s.lastTicks, s.lastMachine = now, now, ticks, machine
 		return
 	}
 	elapsed := now.Sub(s.last).Seconds()
@@ -115,8 +118,10 @@ func (s *Sampler) sample(now time.Time) {
 			delta[group[pid]] += float64(t-prev) / userHZ
 		}
 	}
-	if busy >= s.lastBusy && s.lastBusy > 0 {
-		delta[machineGroup] = float64(busy-s.lastBusy) / userHZ
+	if prev := s.lastMachine; prev.Busy > 0 && machine.Busy >= prev.Busy {
+		delta[machineGroup] = float64(machine.Busy-prev.Busy) / userHZ
+		delta[interruptGroup] = float64(machine.Interrupts-prev.Interrupts) / userHZ
+		delta[stealGroup] = float64(machine.Steal-prev.Steal) / userHZ
 	}
 	pt := CPUPoint{T: now.Sub(s.start).Seconds(), Cores: map[string]float64{}}
 	for g, d := range delta {
@@ -129,7 +134,7 @@ func (s *Sampler) sample(now time.Time) {
 	for pid, t := range ticks {
 		s.lastTicks[pid] = t
 	}
-	s.last, s.lastBusy = now, busy
+	s.last, s.lastMachine = now, machine
 }
 
 // ProcUsage is one group's share of the run.
@@ -175,7 +180,9 @@ func (s *Sampler) Usage() ([]ProcUsage, []CPUPoint) {
 		}
 		add(g, 0, rss)
 	}
-	add(machineGroup, 0, 0)
+	for _, g := range []string{machineGroup, interruptGroup, stealGroup} {
+		add(g, 0, 0)
+	}
 	sort.Slice(out, func(i, j int) bool { return out[i].CPUSeconds > out[j].CPUSeconds })
 	return out, append([]CPUPoint(nil), s.series...)
 }
