@@ -47,21 +47,24 @@ func NewSampler(fixed map[string]int, comms map[string]string) *Sampler {
 
 // Run samples every interval until ctx ends, then once more.
 func (s *Sampler) Run(ctx context.Context, every time.Duration) {
-	s.sample(time.Now())
+	s.sample()
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			s.sample(time.Now())
+			s.sample()
 			return
-		case now := <-t.C:
-			s.sample(now)
+		case <-t.C:
+			s.sample()
 		}
 	}
 }
 
-func (s *Sampler) sample(now time.Time) {
+// sample reads everything once. The time is taken when /proc/stat is read,
+// not when the tick fired: on a saturated box the goroutine may run late,
+// and dividing by the tick's interval would show more cores than exist.
+func (s *Sampler) sample() {
 	ticks := map[int]uint64{}
 	group := map[int]string{}
 	for g, pid := range s.fixed {
@@ -88,6 +91,7 @@ func (s *Sampler) sample(now time.Time) {
 		}
 	}
 	var machine machineTimes
+	now := time.Now()
 	if data, err := os.ReadFile("/proc/stat"); err == nil {
 		// Unreadable, the machine groups are left out of this sample.
 		machine, _ = parseMachineStat(data)

@@ -60,6 +60,9 @@ type Tracker struct {
 	byID     map[string]*Call
 	byTask   map[string]*Call
 	seenKeys map[string]bool
+	// outstanding counts accepted calls still waiting for their webhook;
+	// kept rather than counted, since the drain asks ten times a second.
+	outstanding int
 
 	DuplicateKeys  int // a key delivered again
 	DuplicateTasks int // a task notified as final twice under different keys
@@ -95,6 +98,9 @@ func (t *Tracker) Answered(id, taskID string, errMsg string, at time.Time) {
 	c.Answered, c.TaskID, c.Err = at, taskID, errMsg
 	if taskID != "" {
 		t.byTask[taskID] = c
+		if c.Notified.IsZero() {
+			t.outstanding++
+		}
 	}
 }
 
@@ -129,6 +135,9 @@ func (t *Tracker) Webhook(w Webhook, at time.Time) Verdict {
 		return DuplicateTask
 	}
 	c.Notified, c.Settled, c.Status, c.Approved = at, w.Timestamp, w.Status, w.Approved
+	if c.TaskID != "" {
+		t.outstanding-- // else the webhook beat the answer, which then does not count it
+	}
 	return Matched
 }
 
@@ -143,26 +152,7 @@ func (t *Tracker) BadSignature() {
 func (t *Tracker) Outstanding() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	n := 0
-	for _, c := range t.calls {
-		if c.Accepted() && c.Notified.IsZero() {
-			n++
-		}
-	}
-	return n
-}
-
-// Unanswered is how many calls still wait for ingest's answer.
-func (t *Tracker) Unanswered() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	n := 0
-	for _, c := range t.calls {
-		if c.Answered.IsZero() {
-			n++
-		}
-	}
-	return n
+	return t.outstanding
 }
 
 // Snapshot copies the calls and counters for the report; the copy is safe
