@@ -67,7 +67,7 @@ func (s *Service) settleTasks(ctx context.Context, tx Tx, d events.Decision, sta
 			return err
 		}
 	}
-	return nil
+	return s.settleJobFiles(ctx, tx, d.AccountID, d.CreativeID, d.Revision, status, correlationID)
 }
 
 func (s *Service) completeIfDone(ctx context.Context, tx Tx, taskID string, now time.Time, correlationID string) error {

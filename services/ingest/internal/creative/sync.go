@@ -57,6 +57,8 @@ type Options struct {
 	// (adcp.EncodeTaskResult), because a task completes in a message
 	// handler, not in a request. Nil encodes the AdCP 3 shape.
 	EncodeResult func(major int, r SyncResponse) (json.RawMessage, error)
+	// Jobs configures Drive creative_sync jobs (off without a source).
+	Jobs JobOptions
 }
 
 // Service runs the creative library's use cases.
@@ -64,6 +66,7 @@ type Service struct {
 	store    Store
 	registry *Registry
 	ttl      time.Duration
+	jobs     JobOptions
 	now      func() time.Time
 	encode   func(major int, r SyncResponse) (json.RawMessage, error)
 }
@@ -88,10 +91,12 @@ func NewService(ctx context.Context, store Store, opts Options) (*Service, error
 	if opts.IdempotencyTTL <= 0 {
 		opts.IdempotencyTTL = 24 * time.Hour
 	}
+	opts.Jobs.defaults()
 	return &Service{
 		store:    store,
 		registry: NewRegistry(formats, opts.AgentURLs).withAgents(opts.Agents),
 		ttl:      opts.IdempotencyTTL,
+		jobs:     opts.Jobs,
 		now:      func() time.Time { return time.Now().UTC() },
 		encode:   opts.EncodeResult,
 	}, nil
@@ -196,18 +201,6 @@ func (s *Service) syncInto(ctx context.Context, p Principal, acct Account, cmd S
 	if !cmd.Lenient && len(invalid) > 0 {
 		return SyncResponse{}, RejectAll(invalid)
 	}
-	ids := make([]string, 0, len(cmd.Creatives))
-	for i, in := range cmd.Creatives {
-		if ok[i] {
-			ids = append(ids, in.CreativeID)
-		}
-	}
-	var pkgIDs []string
-	for _, a := range cmd.Assignments {
-		if !slices.Contains(pkgIDs, a.PackageID) {
-			pkgIDs = append(pkgIDs, a.PackageID)
-		}
-	}
 	protect := cmd.IdempotencyKey != "" && !cmd.DryRun
 	var resp SyncResponse
 	// Everything the closure produces is built inside it: a retried
@@ -228,18 +221,8 @@ func (s *Service) syncInto(ctx context.Context, p Principal, acct Account, cmd S
 				return err
 			}
 		}
-		st, err := tx.LoadSyncState(ctx, acct.ID, ids, cmd.DeleteMissing, pkgIDs)
+		plan, err := s.planAndCommit(ctx, tx, p, acct, catalog, cmd, results, ok, now, correlationID)
 		if err != nil {
-			return err
-		}
-		plan := planSync(p, acct, catalog, cmd, slices.Clone(results), ok, st, planEnv{
-			Now: now, NewID: newID, NewEventID: newEventID, CorrelationID: correlationID})
-		// Strict mode applies nothing when any creative is held by active
-		// delivery; the transaction rolls back.
-		if !cmd.Lenient && len(plan.Blocked) > 0 {
-			return RejectAll(plan.Blocked)
-		}
-		if err := tx.CommitSync(ctx, plan.Writes); err != nil {
 			return err
 		}
 		resp = plan.Response
@@ -258,6 +241,39 @@ func (s *Service) syncInto(ctx context.Context, p Principal, acct Account, cmd S
 	resp.Sandbox = acct.Sandbox
 	resp.Context = cmd.Context
 	return resp, nil
+}
+
+// planAndCommit reads the state cmd touches, plans it and commits the
+// plan inside tx. results and ok come from validateInputs.
+func (s *Service) planAndCommit(ctx context.Context, tx Tx, p Principal, acct Account, catalog *Registry, cmd SyncCommand,
+	results []SyncResult, ok []bool, now time.Time, correlationID string) (SyncPlan, error) {
+	ids := make([]string, 0, len(cmd.Creatives))
+	for i, in := range cmd.Creatives {
+		if ok[i] {
+			ids = append(ids, in.CreativeID)
+		}
+	}
+	var pkgIDs []string
+	for _, a := range cmd.Assignments {
+		if !slices.Contains(pkgIDs, a.PackageID) {
+			pkgIDs = append(pkgIDs, a.PackageID)
+		}
+	}
+	st, err := tx.LoadSyncState(ctx, acct.ID, ids, cmd.DeleteMissing, pkgIDs)
+	if err != nil {
+		return SyncPlan{}, err
+	}
+	plan := planSync(p, acct, catalog, cmd, slices.Clone(results), ok, st, planEnv{
+		Now: now, NewID: newID, NewEventID: newEventID, CorrelationID: correlationID})
+	// Strict mode applies nothing when any creative is held by active
+	// delivery; the transaction rolls back.
+	if !cmd.Lenient && len(plan.Blocked) > 0 {
+		return SyncPlan{}, RejectAll(plan.Blocked)
+	}
+	if err := tx.CommitSync(ctx, plan.Writes); err != nil {
+		return SyncPlan{}, err
+	}
+	return plan, nil
 }
 
 // validateInputs checks every creative of cmd against scoping and the

@@ -20,6 +20,10 @@ type Config struct {
 	MaxBodyBytes int64
 	// Version is reported by MCP's initialize.
 	Version string
+	// Jobs are the creative_sync intake rules.
+	Jobs adcp.JobRules
+	// Assets serves GET /assets/{key} (nil: not mounted).
+	Assets http.Handler
 }
 
 // API holds the handlers.

@@ -175,3 +175,13 @@ func jsonOf(v any) []byte {
 	}
 	return b
 }
+
+// startIngestWith starts ingest with its test configuration changed by
+// edit (nil: none).
+func startIngestWith(t testing.TB, edit func(*service.Config)) *stack {
+	t.Helper()
+	if edit == nil {
+		return startIngestB(t)
+	}
+	return startIngestB(t, edit)
+}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -20,8 +21,10 @@ import (
 	"example.com/creativesync/platform/outbox"
 	"example.com/creativesync/platform/pgdb"
 	"example.com/creativesync/services/ingest/internal/adcp"
+	"example.com/creativesync/services/ingest/internal/assets"
 	"example.com/creativesync/services/ingest/internal/creative"
 	"example.com/creativesync/services/ingest/internal/creativeagent"
+	"example.com/creativesync/services/ingest/internal/drive"
 	"example.com/creativesync/services/ingest/internal/httpapi"
 	"example.com/creativesync/services/ingest/internal/messaging"
 	"example.com/creativesync/services/ingest/internal/postgres"
@@ -43,6 +46,25 @@ type Config struct {
 	// CreativeAgentRefresh.
 	CreativeAgentURLs    []string
 	CreativeAgentRefresh time.Duration
+	// Drive creative_sync jobs: on when Drive has credentials.
+	Jobs JobsConfig
+}
+
+// JobsConfig wires Drive creative_sync jobs.
+type JobsConfig struct {
+	Drive drive.Config
+	// AssetBucketURL is where fetched files are kept (gocloud.dev/blob URL);
+	// they are served at <AgentURLs[0]>/assets/{key}.
+	AssetBucketURL       string
+	MaxLinks             int
+	MaxFolderFiles       int
+	MaxFileBytes         int64
+	AllowPrivateWebhooks bool
+}
+
+// enabled reports whether Drive has credentials to read with.
+func (j JobsConfig) enabled() bool {
+	return j.AssetBucketURL != "" && (j.Drive.APIKey != "" || len(j.Drive.CredentialsJSON) > 0 || j.Drive.HTTPClient != nil)
 }
 
 // creativeAgentTimeout bounds one agent's list_creative_formats refresh,
@@ -90,7 +112,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*sqlx.DB, *postgre
 // Produces lists the events ingest publishes; each needs its stream before
 // the relay runs (an event without a stream would be retried forever).
 func Produces() []events.Event {
-	return []events.Event{&events.CreativeSyncedV1{}, &events.CreativeArchivedV1{}, &events.NotificationRequestedV1{}}
+	return []events.Event{&events.CreativeSyncedV1{}, &events.CreativeArchivedV1{}, &events.NotificationRequestedV1{},
+		&events.CreativeSyncFileRequestedV1{}}
 }
 
 // New connects to Postgres and NATS, migrates, seeds the format registry,
@@ -118,8 +141,23 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 		return nil, err
 	}
 	s.agents.Refresh(ctx)
+	jobs := creative.JobOptions{MaxLinks: cfg.Jobs.MaxLinks, MaxFolderFiles: cfg.Jobs.MaxFolderFiles, MaxFileBytes: cfg.Jobs.MaxFileBytes}
+	var assetStore *assets.Store
+	if cfg.Jobs.AssetBucketURL != "" {
+		if assetStore, err = assets.Open(ctx, cfg.Jobs.AssetBucketURL, strings.TrimRight(cfg.AgentURLs[0], "/")+"/assets/"); err != nil {
+			return nil, err
+		}
+		s.closers.Add(assetStore.Close)
+	}
+	if cfg.Jobs.enabled() {
+		dc, err := drive.New(ctx, cfg.Jobs.Drive)
+		if err != nil {
+			return nil, err
+		}
+		jobs.Files, jobs.Assets = drive.Source{C: dc}, assetStore
+	}
 	svc, err := creative.NewService(ctx, s.Store, creative.Options{IdempotencyTTL: cfg.IdempotencyTTL, AgentURLs: cfg.AgentURLs,
-		Agents: agents, EncodeResult: adcp.EncodeTaskResult})
+		Agents: agents, EncodeResult: adcp.EncodeTaskResult, Jobs: jobs})
 	if err != nil {
 		return nil, err
 	}
@@ -160,7 +198,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 	if err := messaging.NewHandlers(svc).Register(s.router); err != nil {
 		return nil, err
 	}
-	api := httpapi.New(svc, httpapi.Config{MaxBodyBytes: cfg.MaxBodyBytes, Version: cfg.Version}, log)
+	apiCfg := httpapi.Config{MaxBodyBytes: cfg.MaxBodyBytes, Version: cfg.Version,
+		Jobs: adcp.JobRules{MaxLinks: svc.MaxJobLinks(), AllowPrivateWebhooks: cfg.Jobs.AllowPrivateWebhooks}}
+	if assetStore != nil {
+		apiCfg.Assets = assetStore
+	}
+	api := httpapi.New(svc, apiCfg, log)
 	checks := lifecycle.Checks(s.db, nc, s.router)
 	if len(cfg.CreativeAgentURLs) > 0 {
 		checks = append(checks, httpserver.Check{Name: "creative_agents", Degraded: true,
@@ -192,7 +235,7 @@ func (s *Service) Run(ctx context.Context) error {
 		Relay:      s.relay,
 		Backlog:    func(ctx context.Context) (int64, error) { return outbox.Backlog(ctx, s.db.DB) },
 		Close:      s.closers.Close,
-		ReadyAttrs: []any{"addr", s.Addr(), "topic_prefix", s.cfg.TopicPrefix},
+		ReadyAttrs: []any{"topic_prefix", s.cfg.TopicPrefix},
 	})
 }
 
