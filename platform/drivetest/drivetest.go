@@ -10,8 +10,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -48,6 +51,8 @@ type Server struct {
 	requests map[string]int // "get:<id>", "media:<id>", "list:<id>"
 	// APIKey, when set, must be the key= query parameter.
 	APIKey string
+	// load, when set, replaces the files before each request (NewDir).
+	load func() []*File
 }
 
 // New starts a stand-in serving files. Close it when done.
@@ -84,6 +89,15 @@ func (s *Server) Requests(kind, id string) int {
 var parentQuery = regexp.MustCompile(`^'([^']+)' in parents`)
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	if s.load != nil {
+		files := s.load()
+		s.mu.Lock()
+		s.files = map[string]*File{}
+		s.mu.Unlock()
+		for _, f := range files {
+			s.Put(f)
+		}
+	}
 	if s.APIKey != "" && r.URL.Query().Get("key") != s.APIKey {
 		driveError(w, http.StatusBadRequest, "badRequest", "API key not valid")
 		return
@@ -240,4 +254,59 @@ func writeBody(w http.ResponseWriter, v any) {
 	// Encoding maps of strings cannot fail; a write error means the client
 	// went away.
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// NewDir starts a stand-in serving a directory as a Drive, re-read at
+// every request, for local development: each file is a Drive file and each
+// subdirectory a folder of the files in it. Ids are DirID of the name.
+func NewDir(dir string) *Server {
+	s := New()
+	s.load = func() []*File { return dirFiles(dir, "") }
+	return s
+}
+
+// DirID is the Drive id NewDir gives a file or folder name: "dev_" and the
+// name with anything but letters, digits, _ and - replaced by _.
+func DirID(name string) string {
+	var b strings.Builder
+	b.WriteString("dev_")
+	for _, c := range name {
+		if (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' {
+			b.WriteRune(c)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	id := b.String()
+	for len(id) < 10 {
+		id += "_"
+	}
+	return id
+}
+
+func dirFiles(dir, parent string) []*File {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil // a missing directory is an empty Drive
+	}
+	var out []*File
+	for _, e := range entries {
+		path := filepath.Join(dir, e.Name())
+		id := DirID(e.Name())
+		if e.IsDir() {
+			out = append(out, &File{ID: id, Name: e.Name(), MIMEType: FolderMIME, Parent: parent})
+			out = append(out, dirFiles(path, id)...)
+			continue
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			continue // unreadable files are simply not there
+		}
+		mt := mime.TypeByExtension(filepath.Ext(e.Name()))
+		if mt == "" {
+			mt = "application/octet-stream"
+		}
+		out = append(out, &File{ID: id, Name: e.Name(), MIMEType: mt, Content: b, Parent: parent})
+	}
+	return out
 }

@@ -3,11 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"example.com/creativesync/infra/internal/devstack"
 	"example.com/creativesync/infra/internal/stack"
+	"example.com/creativesync/platform/drivetest"
 )
 
 const bootstrapTimeout = 60 * time.Second
@@ -36,6 +39,9 @@ func up(ctx context.Context, cfg stack.Config, con *stack.Console) error {
 		}
 	}
 
+	driveDir, stopDrive := devDrive(&cfg, con)
+	defer stopDrive()
+
 	svcs, err := stack.StartServices(ctx, cfg, con, s, stack.Options{
 		Ports: ports,
 		BeforeStart: func(ctx context.Context, svcs *stack.Services) error {
@@ -62,9 +68,10 @@ func up(ctx context.Context, cfg stack.Config, con *stack.Console) error {
 		"postgres %[6]s\n"+
 		"nats     %[7]s\n"+
 		"logs     %[8]s/<service>.log\n"+
+		"%[9]s"+
 		"Ctrl-C stops everything.\n\n",
 		svcs.Ports["ingest"], svcs.Ports["review"], svcs.Ports["notifier"], key, cfg.ReviewerToken,
-		s.PG.Describe(), s.NATS.Describe(), svcs.LogDir)
+		s.PG.Describe(), s.NATS.Describe(), svcs.LogDir, driveDir)
 
 	select {
 	case <-ctx.Done():
@@ -98,4 +105,33 @@ func bootstrapDemo(ctx context.Context, con *stack.Console, ingestBin, logDir st
 	}
 	con.Logf("demo account ready")
 	return nil
+}
+
+// devDriveKey is the API key between ingest and the development Drive.
+const devDriveKey = "dev-drive-key"
+
+// devDrive starts a local Google Drive stand-in serving .data/drive (files
+// are Drive files, subdirectories folders; ids are printed as dev_<name>)
+// unless the user configured a real Drive, and points ingest at it. It
+// returns the line make run prints about it and a stop function.
+func devDrive(cfg *stack.Config, con *stack.Console) (string, func()) {
+	for _, kv := range cfg.Environ {
+		for _, k := range []string{"DRIVE_API_KEY=", "DRIVE_CREDENTIALS_FILE=", "DRIVE_ENDPOINT="} {
+			if strings.HasPrefix(kv, k) && len(kv) > len(k) {
+				return "drive    configured by DRIVE_* in your environment\n", func() {}
+			}
+		}
+	}
+	dir := filepath.Join(cfg.DataDir, "drive")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		con.Logf("no development Drive: %v", err)
+		return "", func() {}
+	}
+	d := drivetest.NewDir(dir)
+	d.APIKey = devDriveKey
+	// Development only: webhook_url may be a local receiver, as the
+	// notifier's switch already allows for deliveries.
+	cfg.Environ = append(cfg.Environ, "DRIVE_ENDPOINT="+d.Endpoint(), "DRIVE_API_KEY="+devDriveKey,
+		"NOTIFIER_ALLOW_PRIVATE_TARGETS=true")
+	return fmt.Sprintf("drive    %s (a local stand-in: files in %s are Drive files, id dev_<name>)\n", d.URL, dir), d.Close
 }
