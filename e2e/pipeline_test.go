@@ -28,22 +28,47 @@ import (
 	"example.com/creativesync/platform/pgtest"
 )
 
+// binDir holds the three binaries, built once for every test of the run.
+var (
+	buildOnce sync.Once
+	binDir    string
+	buildErr  error
+)
+
+// TestMain removes the binaries after the run.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		_ = os.RemoveAll(binDir) // a temp dir; the OS cleans it otherwise
+	}
+	os.Exit(code)
+}
+
 // buildServices compiles the three binaries once per test run.
 func buildServices(t *testing.T) string {
 	t.Helper()
-	dir := t.TempDir()
-	root, err := filepath.Abs("..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, svc := range []string{"ingest", "review", "notifier"} {
-		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, svc), "./services/"+svc)
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("building %s: %v\n%s", svc, err, out)
+	buildOnce.Do(func() {
+		root, err := filepath.Abs("..")
+		if err != nil {
+			buildErr = err
+			return
 		}
+		if binDir, buildErr = os.MkdirTemp("", "creativesync-e2e-"); buildErr != nil {
+			return
+		}
+		for _, svc := range []string{"ingest", "review", "notifier"} {
+			cmd := exec.Command("go", "build", "-o", filepath.Join(binDir, svc), "./services/"+svc)
+			cmd.Dir = root
+			if out, err := cmd.CombinedOutput(); err != nil {
+				buildErr = fmt.Errorf("building %s: %v\n%s", svc, err, out)
+				return
+			}
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
 	}
-	return dir
+	return binDir
 }
 
 func freeAddr(t *testing.T) string {
