@@ -24,6 +24,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"example.com/creativesync/platform/broker"
+	"example.com/creativesync/platform/browsertest"
 	"example.com/creativesync/platform/natstest"
 	"example.com/creativesync/platform/pgtest"
 )
@@ -35,9 +36,11 @@ var (
 	buildErr  error
 )
 
-// TestMain removes the binaries after the run.
+// TestMain closes the shared browser and removes the binaries after the
+// run.
 func TestMain(m *testing.M) {
 	code := m.Run()
+	browsertest.Close()
 	if binDir != "" {
 		_ = os.RemoveAll(binDir) // a temp dir; the OS cleans it otherwise
 	}

@@ -22,12 +22,6 @@ import (
 	"example.com/creativesync/platform/browsertest"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	browsertest.Close()
-	os.Exit(code)
-}
-
 // reviewerRejects is the human half of the pipeline: an admin creates a
 // lead with `review admin`, the lead sets the account's policy reasons,
 // a creative that needs a person is synced, and the lead rejects it in the
