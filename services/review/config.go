@@ -68,6 +68,15 @@ func loadConfig(getenv func(string) string) (Config, error) {
 			},
 			Categories:        review.DefaultCategories(),
 			ClassifierTimeout: env.Duration("REVIEW_CLASSIFIER_TIMEOUT", 2*time.Second, 50*time.Millisecond, 5*time.Second),
+			// Sellers want to know what an asset really is, so inspection is
+			// on unless turned off (the development stack and the end-to-end
+			// tests turn it off: their asset URLs are placeholders).
+			Assets: service.AssetsConfig{
+				Inspect:      env.Bool("REVIEW_INSPECT_ASSETS", true),
+				AllowPrivate: env.Bool("REVIEW_ASSET_ALLOW_PRIVATE", false),
+				Timeout:      env.Duration("REVIEW_ASSET_TIMEOUT", 10*time.Second, 100*time.Millisecond, 2*time.Minute),
+				MaxBytes:     int64(env.Int("REVIEW_ASSET_MAX_BYTES", 50<<20, 1024, config.NoMaxInt)),
+			},
 		},
 	}
 	if env.String("REVIEW_CLASSIFIER_URL", "") != "" {

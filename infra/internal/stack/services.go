@@ -217,6 +217,11 @@ func ServiceEnv(cfg Config, svc, dbURL, natsURL string, httpPorts map[string]int
 		env = append(env, "PUBLIC_BASE_URL=http://127.0.0.1:"+strconv.Itoa(httpPorts["ingest"]))
 	case "review":
 		env = append(env, "REVIEWER_TOKEN="+cfg.ReviewerToken)
+		// Demo, load and compliance creatives name placeholder asset URLs
+		// (cdn.example.com): development does not fetch them unless asked.
+		if !hasEnv(cfg.Environ, "REVIEW_INSPECT_ASSETS") {
+			env = append(env, "REVIEW_INSPECT_ASSETS=false")
+		}
 	case "notifier":
 		// Dev only: buyers' test receivers listen on localhost, which the
 		// notifier refuses by default to avoid SSRF.
@@ -231,4 +236,14 @@ func mapNames(in []string, f func(string) string) []string {
 		out[i] = f(s)
 	}
 	return out
+}
+
+// hasEnv reports whether environ sets key.
+func hasEnv(environ []string, key string) bool {
+	for _, kv := range environ {
+		if strings.HasPrefix(kv, key+"=") {
+			return true
+		}
+	}
+	return false
 }

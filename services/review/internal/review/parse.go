@@ -119,6 +119,12 @@ func parseAsset(id string, raw json.RawMessage) (Asset, error) {
 		}
 	}
 	a.Text = strings.Join(text, "\n")
+	for name, dst := range map[string]*int{"width": &a.Declared.Width, "height": &a.Declared.Height, "duration_ms": &a.Declared.DurationMS} {
+		var n float64
+		if v, ok := obj[name]; ok && json.Unmarshal(v, &n) == nil && n > 0 && n == float64(int(n)) {
+			*dst = int(n)
+		}
+	}
 	p, err := parseProvenance(obj["provenance"], "assets."+id+".provenance")
 	if err != nil {
 		return Asset{}, err

@@ -98,6 +98,14 @@ type Asset struct {
 	// Provenance is the asset's own provenance; when set it replaces the
 	// creative's wholesale, as AdCP prescribes.
 	Provenance *Provenance
+	// Declared are the asset's own claims about its bytes (0: not said),
+	// checked against the real file when assets are inspected.
+	Declared Declared
+}
+
+// Declared is what an asset says about itself.
+type Declared struct {
+	Width, Height, DurationMS int
 }
 
 // Provenance is the part of AdCP provenance the rules judge.

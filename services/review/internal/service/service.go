@@ -16,6 +16,7 @@ import (
 	"example.com/creativesync/events"
 	"example.com/creativesync/platform/broker"
 	"example.com/creativesync/platform/httpserver"
+	"example.com/creativesync/platform/inspect"
 	"example.com/creativesync/platform/lifecycle"
 	"example.com/creativesync/platform/outbox"
 	"example.com/creativesync/platform/pgdb"
@@ -59,6 +60,19 @@ type Config struct {
 	ClassifierTimeout time.Duration
 	// OIDC turns on sign-in through an OpenID Connect provider; nil: off.
 	OIDC *httpapi.OIDCConfig
+	// Assets, when Inspect is set, has review load every hosted image,
+	// video and audio asset and compare its real bytes with the manifest.
+	Assets AssetsConfig
+}
+
+// AssetsConfig configures asset inspection.
+type AssetsConfig struct {
+	Inspect bool
+	// AllowPrivate lets loopback and private addresses be fetched:
+	// development and tests only (the default refuses them: SSRF).
+	AllowPrivate bool
+	Timeout      time.Duration
+	MaxBytes     int64
 }
 
 // Produces lists the events the service publishes; each needs a stream
@@ -136,11 +150,19 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Service, err 
 	store := postgres.NewStore(s.db, cfg.TopicPrefix, logger)
 	obs := newMetrics(reg, store, s.db, logger)
 	reviews := review.NewService(store, review.NewScorer(review.DefaultRules(cfg.Categories)...), cfg.Thresholds, obs)
+	var classifiers review.Classifiers
+	if cfg.Assets.Inspect {
+		classifiers = append(classifiers, review.AssetInspector{Timeout: 2 * cfg.Assets.Timeout,
+			Fetcher: inspect.NewFetcher(inspect.FetchConfig{AllowPrivate: cfg.Assets.AllowPrivate, Timeout: cfg.Assets.Timeout, MaxBytes: cfg.Assets.MaxBytes})})
+	}
 	if cfg.ClassifierURL != "" {
 		if cfg.ClassifierTimeout <= 0 {
 			return nil, errors.New("service: ClassifierTimeout must be positive when ClassifierURL is set")
 		}
-		reviews.SetClassifier(review.HTTPClassifier{URL: cfg.ClassifierURL, Timeout: cfg.ClassifierTimeout, Client: &http.Client{}})
+		classifiers = append(classifiers, review.HTTPClassifier{URL: cfg.ClassifierURL, Timeout: cfg.ClassifierTimeout, Client: &http.Client{}})
+	}
+	if len(classifiers) > 0 {
+		reviews.SetClassifier(classifiers)
 	}
 
 	if s.relay, err = outbox.NewRelay(s.db.DB, pub, cfg.OutboxPollInterval, broker.Logger(logger)); err != nil {
