@@ -36,6 +36,7 @@ type stack struct {
 	key string
 	svc *service.Service
 	cfg service.Config
+	run *servicetest.Running[*service.Service]
 }
 
 func startIngest(t *testing.T, opts ...func(*service.Config)) *stack {
@@ -60,9 +61,21 @@ func startIngestB(t testing.TB, opts ...func(*service.Config)) *stack {
 	r := servicetest.Start(t, func(ctx context.Context) (*service.Service, error) {
 		return service.New(ctx, cfg, servicetest.Logger(t))
 	})
-	s := &stack{t: t, url: r.URL, svc: r.Svc, bk: bk, db: pgtest.Connect(t, cfg.DatabaseURL), cfg: cfg}
+	s := &stack{t: t, url: r.URL, svc: r.Svc, bk: bk, db: pgtest.Connect(t, cfg.DatabaseURL), cfg: cfg, run: r}
 	s.key = s.provision("buyer", "acct_1")
 	return s
+}
+
+// restart stops ingest (a clean stop: in-flight messages finish or stay
+// unacknowledged) and starts a new one on the same database and streams,
+// as a deploy or a crash and restart would.
+func (s *stack) restart() {
+	s.t.Helper()
+	s.run.Stop()
+	s.run = servicetest.Start(s.t, func(ctx context.Context) (*service.Service, error) {
+		return service.New(ctx, s.cfg, servicetest.Logger(s.t))
+	})
+	s.url, s.svc = s.run.URL, s.run.Svc
 }
 
 // provision makes a principal with one account and returns its API key.

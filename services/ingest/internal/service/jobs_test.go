@@ -260,3 +260,49 @@ func TestDriveJobIntakeIsPreciseAndIdempotent(t *testing.T) {
 		t.Errorf("%d jobs, want 1", n)
 	}
 }
+
+// A job survives a restart: a file whose Drive download keeps failing is
+// still pending when ingest stops; the new process picks the work up from
+// JetStream, the file succeeds once Drive recovers, and nothing done
+// before the restart is done twice.
+func TestDriveJobResumesAfterRestart(t *testing.T) {
+	banner := imageBytes(t, "png", 300, 250)
+	down := make([]int, 1000)
+	for i := range down {
+		down[i] = 503
+	}
+	s, d := startJobs(t,
+		&drivetest.File{ID: "file_banner_0001", Name: "a.png", MIMEType: "image/png", Content: banner},
+		&drivetest.File{ID: "file_flaky_00002", Name: "b.png", MIMEType: "image/png", Content: imageBytes(t, "png", 728, 90), Fail: down},
+	)
+	_, m, raw := s.startJob(map[string]any{"file_links": []string{"file_banner_0001", "file_flaky_00002"}, "ad_account_id": "acct_1"})
+	id, _ := m["job_id"].(string)
+	if id == "" {
+		t.Fatalf("create: %s", raw)
+	}
+	servicetest.Eventually(t, within, func() error {
+		v := s.job(id)
+		if v.Counts.Done != 1 || d.Requests("get", "file_flaky_00002") < 2 {
+			return fmt.Errorf("job %s %+v, flaky file asked %d times", v.Status, v.Counts, d.Requests("get", "file_flaky_00002"))
+		}
+		return nil
+	})
+	s.restart()
+	d.Put(&drivetest.File{ID: "file_flaky_00002", Name: "b.png", MIMEType: "image/png", Content: imageBytes(t, "png", 728, 90)})
+	var v jobView
+	servicetest.Eventually(t, 90*time.Second, func() error {
+		if v = s.job(id); v.Status != "completed" {
+			return fmt.Errorf("job %s %+v", v.Status, v.Counts)
+		}
+		return nil
+	})
+	if v.Counts.Done != 2 || v.Counts.Failed != 0 {
+		t.Errorf("after restart: %+v", v.Counts)
+	}
+	if n := d.Requests("media", "file_banner_0001"); n != 1 {
+		t.Errorf("the file done before the restart was downloaded %d times", n)
+	}
+	if n := s.count(`SELECT count(*) FROM creatives WHERE creative_id LIKE 'drive_%'`); n != 2 {
+		t.Errorf("%d creatives, want 2", n)
+	}
+}
