@@ -14,7 +14,12 @@ import (
 	"strconv"
 
 	"gocloud.dev/blob"
-	_ "gocloud.dev/blob/fileblob" // file:// buckets
+	// The bucket URL picks the driver: file:// (development, one host),
+	// s3:// (AWS S3 and compatibles) or gs:// (Google Cloud Storage), with
+	// each cloud's usual credentials from the environment.
+	_ "gocloud.dev/blob/fileblob"
+	_ "gocloud.dev/blob/gcsblob"
+	_ "gocloud.dev/blob/s3blob"
 	"gocloud.dev/gcerrors"
 )
 
