@@ -15,10 +15,10 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"time"
 
+	"example.com/creativesync/platform/netguard"
 	"example.com/creativesync/platform/signing"
 	"example.com/creativesync/services/ingest/internal/creative"
 )
@@ -37,14 +37,19 @@ type Prover struct {
 	allowPrivate   bool
 }
 
-// New returns a prover; client may be nil (a plain client with Timeout).
-// allowPrivate permits loopback and private targets (dev and tests).
+// New returns a prover; client may be nil: then a client with Timeout
+// whose connections go through platform/netguard (the notifier's delivery
+// guard), so the address actually dialled, after DNS and on redirects, is
+// checked too. allowPrivate permits loopback and private targets (dev and
+// tests).
 func New(client *http.Client, signer *signing.WebhookSigner, sellerAgentURL string, allowPrivate bool) *Prover {
 	if signer == nil {
 		panic("challenge.New: nil signer")
 	}
 	if client == nil {
-		client = &http.Client{Timeout: Timeout}
+		d := &netguard.Dialer{AllowPrivate: allowPrivate, Timeout: Timeout}
+		client = &http.Client{Timeout: Timeout, Transport: &http.Transport{DialContext: d.DialContext,
+			TLSHandshakeTimeout: Timeout, ResponseHeaderTimeout: Timeout, MaxIdleConnsPerHost: 2}}
 	}
 	return &Prover{client: client, signer: signer, sellerAgentURL: sellerAgentURL, allowPrivate: allowPrivate}
 }
@@ -127,9 +132,11 @@ func (p *Prover) Prove(ctx context.Context, c creative.Challenge) error {
 	return errors.New("the endpoint did not echo the challenge token")
 }
 
-// checkTarget refuses loopback, private, link-local and unspecified
-// addresses unless allowed (SSRF). The connection is not pinned to the
-// checked address; the notifier's delivery guard is, for every fire.
+// checkTarget refuses, unless allowed, a host that resolves to an address
+// netguard blocks (loopback, private, link-local, cloud metadata, every
+// non-public range), with a reason the buyer can act on. It is the early,
+// friendly check; the default client's dialer enforces the same rule on the
+// address it connects to.
 func (p *Prover) checkTarget(ctx context.Context, host string) error {
 	if p.allowPrivate {
 		return nil
@@ -139,14 +146,9 @@ func (p *Prover) checkTarget(ctx context.Context, host string) error {
 		return errors.New("the url's host does not resolve")
 	}
 	for _, a := range addrs {
-		if blocked(a.Unmap()) {
-			return errors.New("the url's host is a private, loopback or reserved address")
+		if r := netguard.BlockReason(a); r != "" {
+			return fmt.Errorf("the url's host is not a public address (%s)", r)
 		}
 	}
 	return nil
-}
-
-func blocked(a netip.Addr) bool {
-	return a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() || a.IsUnspecified() ||
-		a.IsMulticast() || a.IsInterfaceLocalMulticast()
 }

@@ -87,7 +87,7 @@ func (s *Service) settleTasks(ctx context.Context, tx Tx, d events.Decision, sta
 			return err
 		}
 	}
-	return nil
+	return s.settleJobFiles(ctx, tx, d.AccountID, d.CreativeID, d.Revision, status, correlationID)
 }
 
 func (s *Service) completeIfDone(ctx context.Context, tx Tx, taskID string, now time.Time, correlationID string) error {
@@ -108,7 +108,7 @@ func (s *Service) completeIfDone(ctx context.Context, tx Tx, taskID string, now 
 	for i, it := range items {
 		outcomes[i] = it.Outcome
 	}
-	result, err := json.Marshal(SyncResponse{Status: "completed", Creatives: &outcomes, Context: t.Context})
+	result, err := s.encodeResult(t.MajorVersion, SyncResponse{Status: "completed", Creatives: &outcomes, Context: t.Context})
 	if err != nil {
 		return fmt.Errorf("encoding the result of task %s: %w", t.ID, err)
 	}

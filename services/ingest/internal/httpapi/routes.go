@@ -24,5 +24,11 @@ func (a *API) Routes(mux *http.ServeMux) {
 	mux.Handle("GET /.well-known/jwks.json", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a.writeJSON(w, r, http.StatusOK, a.cfg.JWKS)
 	}))
+	// The Drive-link job API keeps the seed's path.
+	mux.Handle("POST /api/external/creative_sync", auth(a.handleCreateJob))
+	mux.Handle("GET /api/external/creative_sync/{job_id}", auth(a.handleGetJob))
+	if a.cfg.Assets != nil {
+		mux.Handle("GET /assets/{key}", a.cfg.Assets)
+	}
 	mux.Handle("/api/", http.HandlerFunc(a.notFound))
 }

@@ -89,6 +89,21 @@ func (s *Store) AccountByNaturalKey(ctx context.Context, principalID string, ref
 	return s.getAccount(ctx, accountByNaturalKey, principalID, ref.BrandDomain, ref.BrandID, ref.Operator, ref.Sandbox)
 }
 
+const productionAccounts = `SELECT ` + accountColumns + ` FROM accounts
+WHERE principal_id = $1 AND NOT sandbox AND status NOT IN ('rejected', 'closed') ORDER BY account_id LIMIT 2`
+
+// ProductionAccounts returns up to two of the principal's non-sandbox
+// accounts: enough to tell "the only one" from "ambiguous". Rejected and
+// closed accounts are left out: they are gone for the buyer (gateWrite
+// reports them as not found), so they make no fallback ambiguous.
+func (s *Store) ProductionAccounts(ctx context.Context, principalID string) ([]creative.Account, error) {
+	var rows []accountRow
+	if err := s.db.SelectContext(ctx, &rows, productionAccounts, principalID); err != nil {
+		return nil, err
+	}
+	return accountsOf(rows)
+}
+
 // listAccounts pages by account_id; the count is over the whole match so
 // total_count stays stable across pages.
 const listAccounts = `

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -21,8 +22,12 @@ import (
 	"example.com/creativesync/platform/outbox"
 	"example.com/creativesync/platform/pgdb"
 	"example.com/creativesync/platform/signing"
+	"example.com/creativesync/services/ingest/internal/adcp"
+	"example.com/creativesync/services/ingest/internal/assets"
 	"example.com/creativesync/services/ingest/internal/challenge"
 	"example.com/creativesync/services/ingest/internal/creative"
+	"example.com/creativesync/services/ingest/internal/creativeagent"
+	"example.com/creativesync/services/ingest/internal/drive"
 	"example.com/creativesync/services/ingest/internal/httpapi"
 	"example.com/creativesync/services/ingest/internal/messaging"
 	"example.com/creativesync/services/ingest/internal/postgres"
@@ -57,7 +62,35 @@ type Config struct {
 	// CoalesceWindow holds creative.status_changed fires so transitions of
 	// one creative within it reach a subscriber as one; 0 fires at once.
 	CoalesceWindow time.Duration
+	// CreativeAgentURLs are the outside creative agents whose formats are
+	// accepted; their formats are learned over MCP and refreshed every
+	// CreativeAgentRefresh.
+	CreativeAgentURLs    []string
+	CreativeAgentRefresh time.Duration
+	// Drive creative_sync jobs: on when Drive has credentials.
+	Jobs JobsConfig
 }
+
+// JobsConfig wires Drive creative_sync jobs.
+type JobsConfig struct {
+	Drive drive.Config
+	// AssetBucketURL is where fetched files are kept (gocloud.dev/blob URL);
+	// they are served at <AgentURLs[0]>/assets/{key}.
+	AssetBucketURL       string
+	MaxLinks             int
+	MaxFolderFiles       int
+	MaxFileBytes         int64
+	AllowPrivateWebhooks bool
+}
+
+// enabled reports whether Drive has credentials to read with.
+func (j JobsConfig) enabled() bool {
+	return j.AssetBucketURL != "" && (j.Drive.APIKey != "" || len(j.Drive.CredentialsJSON) > 0 || j.Drive.HTTPClient != nil)
+}
+
+// creativeAgentTimeout bounds one agent's list_creative_formats refresh,
+// so an agent that hangs delays neither start-up nor the next refresh much.
+const creativeAgentTimeout = 10 * time.Second
 
 // Name names the service's durable consumers (ingest_<handler>) and its
 // NATS connection.
@@ -76,6 +109,7 @@ type Service struct {
 	// Domain runs the use cases; operator actions (account approval) and
 	// tests call it directly.
 	Domain *creative.Service
+	agents *creativeagent.Refresher
 }
 
 // Open connects to Postgres, migrates, seeds the format registry and opens
@@ -103,7 +137,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*sqlx.DB, *postgre
 // the relay runs (an event without a stream would be retried forever).
 func Produces() []events.Event {
 	return []events.Event{&events.CreativeSyncedV1{}, &events.CreativeArchivedV1{}, &events.NotificationRequestedV1{},
-		&events.CreativeStatusChangedV1{}}
+		&events.CreativeStatusChangedV1{}, &events.CreativeSyncFileRequestedV1{}}
 }
 
 // New connects to Postgres and NATS, migrates, seeds the format registry,
@@ -136,7 +170,34 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 		return nil, err
 	}
 	prover := challenge.New(cfg.ChallengeClient, signer, cfg.AgentURLs[0], cfg.WebhookAllowPrivateTargets)
+	agents := creative.NewAgentFormats(cfg.CreativeAgentURLs)
+	s.agents = &creativeagent.Refresher{Agents: agents, Cache: s.Store, Log: log, Timeout: creativeAgentTimeout,
+		Client: &creativeagent.Client{HTTP: &http.Client{Timeout: creativeAgentTimeout}, Version: cfg.Version}}
+	// Start from what the agents last listed, then ask them, before
+	// serving, so the first sync naming one is not refused; an agent that
+	// is down only delays start-up by the timeout and is reported by
+	// /readyz while its stored formats are served.
+	if err := s.agents.Restore(ctx); err != nil {
+		return nil, err
+	}
+	s.agents.Refresh(ctx)
+	jobs := creative.JobOptions{MaxLinks: cfg.Jobs.MaxLinks, MaxFolderFiles: cfg.Jobs.MaxFolderFiles, MaxFileBytes: cfg.Jobs.MaxFileBytes}
+	var assetStore *assets.Store
+	if cfg.Jobs.AssetBucketURL != "" {
+		if assetStore, err = assets.Open(ctx, cfg.Jobs.AssetBucketURL, strings.TrimRight(cfg.AgentURLs[0], "/")+"/assets/"); err != nil {
+			return nil, err
+		}
+		s.closers.Add(assetStore.Close)
+	}
+	if cfg.Jobs.enabled() {
+		dc, err := drive.New(ctx, cfg.Jobs.Drive)
+		if err != nil {
+			return nil, err
+		}
+		jobs.Files, jobs.Assets = drive.Source{C: dc}, assetStore
+	}
 	svc, err := creative.NewService(ctx, s.Store, creative.Options{IdempotencyTTL: cfg.IdempotencyTTL, AgentURLs: cfg.AgentURLs,
+		Agents: agents, EncodeResult: adcp.EncodeTaskResult, Jobs: jobs,
 		SandboxDeployment: cfg.SandboxDeployment, Prover: prover, CoalesceWindow: cfg.CoalesceWindow})
 	if err != nil {
 		return nil, err
@@ -179,9 +240,19 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 	if err := messaging.NewHandlers(svc).Register(s.router); err != nil {
 		return nil, err
 	}
-	api := httpapi.New(svc, httpapi.Config{MaxBodyBytes: cfg.MaxBodyBytes, Version: cfg.Version,
-		JWKS: signing.JWKS{Keys: []signing.JWK{signKey.PublicJWK()}}}, log)
-	handler := httpserver.Handler(reg, lifecycle.Checks(s.db, nc, s.router), api.Routes)
+	apiCfg := httpapi.Config{MaxBodyBytes: cfg.MaxBodyBytes, Version: cfg.Version,
+		JWKS: signing.JWKS{Keys: []signing.JWK{signKey.PublicJWK()}},
+		Jobs: adcp.JobRules{MaxLinks: svc.MaxJobLinks(), AllowPrivateWebhooks: cfg.Jobs.AllowPrivateWebhooks}}
+	if assetStore != nil {
+		apiCfg.Assets = assetStore
+	}
+	api := httpapi.New(svc, apiCfg, log)
+	checks := lifecycle.Checks(s.db, nc, s.router)
+	if len(cfg.CreativeAgentURLs) > 0 {
+		checks = append(checks, httpserver.Check{Name: "creative_agents", Degraded: true,
+			Fn: func(context.Context) error { return agents.Health() }})
+	}
+	handler := httpserver.Handler(reg, checks, api.Routes)
 	if s.http, err = httpserver.Listen(cfg.HTTPAddr, handler, log); err != nil {
 		return nil, err
 	}
@@ -199,17 +270,36 @@ func (s *Service) Addr() string { return s.http.Addr() }
 // connections close.
 func (s *Service) Run(ctx context.Context) error {
 	return lifecycle.Run(ctx, lifecycle.Parts{
-		Name:    Name,
-		Logger:  s.log,
-		HTTP:    s.http,
-		Routers: []lifecycle.Router{s.router},
-		Workers: []lifecycle.Worker{{Name: "pruner", Run: lifecycle.Every(pruneInterval, s.prune)},
-			{Name: "lifecycle-fires", Run: lifecycle.Every(s.flushInterval(), s.flushFires)}},
+		Name:       Name,
+		Logger:     s.log,
+		HTTP:       s.http,
+		Routers:    []lifecycle.Router{s.router},
+		Workers:    s.workers(),
 		Relay:      s.relay,
 		Backlog:    func(ctx context.Context) (int64, error) { return outbox.Backlog(ctx, s.db.DB) },
 		Close:      s.closers.Close,
-		ReadyAttrs: []any{"addr", s.Addr(), "topic_prefix", s.cfg.TopicPrefix},
+		ReadyAttrs: []any{"topic_prefix", s.cfg.TopicPrefix},
 	})
+}
+
+func (s *Service) workers() []lifecycle.Worker {
+	ws := []lifecycle.Worker{{Name: "pruner", Run: lifecycle.Every(pruneInterval, s.prune)},
+		{Name: "lifecycle-fires", Run: lifecycle.Every(s.flushInterval(), s.flushFires)}}
+	if len(s.cfg.CreativeAgentURLs) == 0 {
+		return ws
+	}
+	interval := s.cfg.CreativeAgentRefresh
+	if interval <= 0 {
+		interval = 5 * time.Minute
+	}
+	// New refreshed once already; Every runs at once, so skip that run.
+	started := false
+	return append(ws, lifecycle.Worker{Name: "creative agent formats", Run: lifecycle.Every(interval, func(ctx context.Context) {
+		if started {
+			s.agents.Refresh(ctx)
+		}
+		started = true
+	})})
 }
 
 // idempotencyTombstone is how long an expired idempotency key is still
