@@ -111,7 +111,7 @@ func checkWebhookURL(s string, allowPrivate bool) string {
 	if allowPrivate {
 		return ""
 	}
-	host := strings.ToLower(u.Hostname())
+	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
 	if host == "localhost" || strings.HasSuffix(host, ".localhost") || strings.HasSuffix(host, ".local") || strings.HasSuffix(host, ".internal") {
 		return "must be a public host"
 	}
