@@ -15,7 +15,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
+	"strings"
 	"time"
 
 	"example.com/creativesync/platform/netguard"
@@ -141,8 +143,18 @@ func (p *Prover) checkTarget(ctx context.Context, host string) error {
 	if p.allowPrivate {
 		return nil
 	}
-	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
-	if err != nil || len(addrs) == 0 {
+	var addrs []netip.Addr
+	name := strings.TrimSuffix(strings.ToLower(host), ".")
+	if a, err := netip.ParseAddr(host); err == nil {
+		addrs = []netip.Addr{a}
+	} else if a, ok := netguard.LegacyIPv4(host); ok {
+		// 2130706433, 0x7f000001, 127.1: addresses that look like names,
+		// judged as those addresses and never sent to DNS.
+		addrs = []netip.Addr{a}
+	} else if name == "localhost" || strings.HasSuffix(name, ".localhost") || strings.HasSuffix(name, ".local") ||
+		strings.HasSuffix(name, ".internal") {
+		return errors.New("the url's host is a local name, not a public host")
+	} else if addrs, err = net.DefaultResolver.LookupNetIP(ctx, "ip", host); err != nil || len(addrs) == 0 {
 		return errors.New("the url's host does not resolve")
 	}
 	for _, a := range addrs {
