@@ -27,7 +27,7 @@ type Config struct {
 	// MAX_BODY_BYTES (default 4194304): request body cap.
 	MaxBodyBytes int64
 	// OUTBOX_POLL_INTERVAL (default 50ms, 1ms–1m): how often the relay looks
-	// for new outbox rows; commit-to-publish latency is about half of it.
+	// for new outbox rows when no commit woke it (LISTEN connection down).
 	OutboxPoll time.Duration
 }
 
