@@ -133,8 +133,19 @@ func (r *Relay) Run(ctx context.Context) error {
 		}
 	}
 	if r.cfg.DSN != "" {
-		stop := r.listen(poke)
+		listening, stop := r.listen(poke)
 		defer stop()
+		// The first look at the table comes after LISTEN is in place, so
+		// that a commit between the two cannot go unnoticed until the next
+		// poll. If Postgres does not answer soon, start polling anyway;
+		// the LISTEN goes on trying and wakes the relay when it connects.
+		select {
+		case <-listening:
+		case <-time.After(listenWait):
+			r.logger.Info("Outbox LISTEN not established yet; polling meanwhile", nil)
+		case <-ctx.Done():
+			return nil
+		}
 	}
 	close(r.running)
 
@@ -162,10 +173,15 @@ func (r *Relay) Run(ctx context.Context) error {
 	}
 }
 
+// listenWait bounds how long Run waits for its LISTEN before it starts.
+const listenWait = 5 * time.Second
+
 // listen opens the LISTEN connection; every notification, and every
 // reconnection (notifications sent while it was down are lost), wakes the
-// relay. It returns what closes the connection.
-func (r *Relay) listen(poke func()) (stop func()) {
+// relay. listening is closed once the server has acknowledged the LISTEN
+// (or it failed); stop closes the connection.
+func (r *Relay) listen(poke func()) (listening <-chan struct{}, stop func()) {
+	ready := make(chan struct{})
 	l := pq.NewListener(r.cfg.DSN, 100*time.Millisecond, 10*time.Second, func(ev pq.ListenerEventType, err error) {
 		if err != nil {
 			r.logger.Info("Outbox LISTEN connection: "+ev.String()+"; polling meanwhile", watermill.LogFields{"err": err.Error()})
@@ -179,7 +195,14 @@ func (r *Relay) listen(poke func()) (stop func()) {
 		// Listen blocks until the connection is up, which may be never if
 		// Postgres is down; the relay polls meanwhile. It only fails once
 		// the listener is closed, or on a server error the poll covers.
-		if err := l.Listen(notifyChannel); err != nil && !errors.Is(err, net.ErrClosed) {
+		defer close(ready)
+		err := l.Listen(notifyChannel)
+		switch {
+		case err == nil:
+			// Rows committed before the LISTEN took effect notified no
+			// one: look once now.
+			poke()
+		case !errors.Is(err, net.ErrClosed):
 			r.logger.Error("Outbox LISTEN failed; relying on polling", err, nil)
 		}
 	})
@@ -188,7 +211,7 @@ func (r *Relay) listen(poke func()) (stop func()) {
 			poke()
 		}
 	})
-	return func() {
+	return ready, func() {
 		// Close ends Listen and closes the notification channel.
 		if err := l.Close(); err != nil {
 			r.logger.Debug("Closing the outbox LISTEN connection", watermill.LogFields{"err": err.Error()})
