@@ -21,15 +21,42 @@ import (
 // reviewer records what the handler asks of the use case; the store
 // behind it is exercised for real in the postgres and service tests.
 type reviewer struct {
-	err    error
-	got    []review.Creative
-	origin review.Origin
+	err      error
+	batchErr error // fails a whole ReviewCreatives call
+	got      []review.Creative
+	origin   review.Origin
+	batches  int
 }
 
 func (r *reviewer) ReviewCreative(_ context.Context, c review.Creative, _ review.Snapshot, o review.Origin) (review.Review, error) {
 	r.got = append(r.got, c)
 	r.origin = o
 	return review.Review{Key: c.Key}, r.err
+}
+
+func (r *reviewer) ReviewCreatives(ctx context.Context, items []review.Item) ([]review.Review, []error, error) {
+	r.batches++
+	if r.batchErr != nil {
+		return nil, nil, r.batchErr
+	}
+	rvs, errs := make([]review.Review, len(items)), make([]error, len(items))
+	for i, it := range items {
+		rvs[i], errs[i] = r.ReviewCreative(ctx, it.Creative, it.Snapshot, it.Origin)
+	}
+	return rvs, errs, nil
+}
+
+// A batch whose transaction fails is retried one review at a time, so the
+// message succeeds on its own rather than failing with its batch.
+func TestFailedBatchFallsBackToSingleReviews(t *testing.T) {
+	t.Parallel()
+	r := &reviewer{batchErr: errors.New("batch refused")}
+	if err := messaging.NewHandlers(r, slog.New(slog.DiscardHandler)).OnCreativeSynced(syncedMsg(t, nil)); err != nil {
+		t.Fatalf("err = %v, want the single review's success", err)
+	}
+	if r.batches != 1 || len(r.got) != 1 {
+		t.Fatalf("%d batches, %d single reviews; want 1 and 1", r.batches, len(r.got))
+	}
 }
 
 func syncedMsg(t *testing.T, edit func(*events.CreativeSyncedV1)) *message.Message {

@@ -23,6 +23,11 @@ type Store interface {
 	// older revisions as superseded by it. If the revision is stored already
 	// it returns ErrAlreadyReviewed without calling build.
 	CreateReview(ctx context.Context, k Key, build func(newest int64) (Review, []events.Event, error)) (Review, error)
+	// CreateReviews is CreateReview for many revisions in one transaction,
+	// taken in order, each seeing the ones before it as stored. reviews[i]
+	// and errs[i] are reqs[i]'s outcome (ErrAlreadyReviewed, or its build's
+	// error, fails only that one); err means nothing was stored.
+	CreateReviews(ctx context.Context, reqs []CreateRequest) (reviews []Review, errs []error, err error)
 	// UpdateReview locks the review, lets update change it and stores the
 	// change and the returned events. A missing review is a NotFound error.
 	UpdateReview(ctx context.Context, k Key, update func(*Review) ([]events.Event, error)) (Review, error)
@@ -31,6 +36,12 @@ type Store interface {
 	// Policy returns the tenant's thresholds and whether it has any.
 	Policy(ctx context.Context, accountID string) (Thresholds, bool, error)
 	PutPolicy(ctx context.Context, accountID string, t Thresholds) error
+}
+
+// CreateRequest is one revision for Store.CreateReviews.
+type CreateRequest struct {
+	Key   Key
+	Build func(newest int64) (Review, []events.Event, error)
 }
 
 // Observer is told about scores and decisions after they are committed;
@@ -143,14 +154,69 @@ func NewService(store Store, scorer *Scorer, defaults Thresholds, obs Observer) 
 // older than one already stored is recorded as superseded and announced to
 // nobody: its decision must not overwrite the newer one downstream.
 func (s *Service) ReviewCreative(ctx context.Context, c Creative, snap Snapshot, origin Origin) (Review, error) {
-	a := s.scorer.Score(&c)
-	t, err := s.thresholds(ctx, c.AccountID)
+	build, err := s.prepare(ctx, c, snap, origin, nil)
 	if err != nil {
 		return Review{}, err
 	}
+	rv, err := s.store.CreateReview(ctx, c.Key, build)
+	if err != nil {
+		return Review{}, err
+	}
+	s.observe(rv)
+	return rv, nil
+}
+
+// Item is one synced revision for ReviewCreatives.
+type Item struct {
+	Creative Creative
+	Snapshot Snapshot
+	Origin   Origin
+}
+
+// ReviewCreatives is ReviewCreative for many revisions, recorded in one
+// transaction: the group commit of the creative_synced_v1 consumer.
+// reviews[i] and errs[i] are items[i]'s outcome; err means nothing was
+// recorded, and the caller may retry the items one by one to find out
+// which of them is to blame.
+func (s *Service) ReviewCreatives(ctx context.Context, items []Item) (reviews []Review, errs []error, err error) {
+	reqs := make([]CreateRequest, len(items))
+	thresholds := map[string]Thresholds{} // one policy lookup per account
+	for i, it := range items {
+		build, err := s.prepare(ctx, it.Creative, it.Snapshot, it.Origin, thresholds)
+		if err != nil {
+			return nil, nil, err
+		}
+		reqs[i] = CreateRequest{Key: it.Creative.Key, Build: build}
+	}
+	reviews, errs, err = s.store.CreateReviews(ctx, reqs)
+	if err != nil {
+		return nil, nil, err
+	}
+	for i, rv := range reviews {
+		if errs[i] == nil {
+			s.observe(rv)
+		}
+	}
+	return reviews, errs, nil
+}
+
+// prepare scores c and returns the build step of its review. cache, if not
+// nil, keeps the thresholds of the accounts already looked up.
+func (s *Service) prepare(ctx context.Context, c Creative, snap Snapshot, origin Origin, cache map[string]Thresholds) (func(newest int64) (Review, []events.Event, error), error) {
+	a := s.scorer.Score(&c)
+	t, ok := cache[c.AccountID]
+	if !ok {
+		var err error
+		if t, err = s.thresholds(ctx, c.AccountID); err != nil {
+			return nil, err
+		}
+		if cache != nil {
+			cache[c.AccountID] = t
+		}
+	}
 	d := Decide(a, t)
 	now := s.now()
-	rv, err := s.store.CreateReview(ctx, c.Key, func(newest int64) (Review, []events.Event, error) {
+	return func(newest int64) (Review, []events.Event, error) {
 		rv := Review{
 			Key:             c.Key,
 			Score:           a.Score,
@@ -173,15 +239,15 @@ func (s *Service) ReviewCreative(ctx context.Context, c Creative, snap Snapshot,
 			return rv, nil, nil
 		}
 		return rv, []events.Event{outcomeEvent(rv)}, nil
-	})
-	if err != nil {
-		return Review{}, err
-	}
+	}, nil
+}
+
+// observe reports a recorded review to the observer.
+func (s *Service) observe(rv Review) {
 	s.obs.Scored(rv.Score)
 	if rv.SupersededBy == 0 {
 		s.obs.Decided(rv.State, events.DecidedByAuto)
 	}
-	return rv, nil
 }
 
 // Decide records a person's decision on a queued revision and announces it.
