@@ -5,22 +5,40 @@ package messaging
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 
 	"example.com/creativesync/events"
 	"example.com/creativesync/platform/apperr"
 	"example.com/creativesync/platform/broker"
+	"example.com/creativesync/services/ingest/internal/creative"
 )
 
 // Decider is what the handlers need from the domain.
 type Decider interface {
 	ApplyDecision(ctx context.Context, d events.Decision, approved bool, correlationID string) error
+	ApplyDecisions(ctx context.Context, ds []creative.DecisionInput) error
 }
+
+// Group commit of decisions: approvals and rejections wait in one batch
+// (up to BatchSize) and are applied in one transaction. One batch at a time
+// per replica: batches lock creatives and the tasks they settle, and two
+// of them sharing a task would deadlock more often than they overlap
+// usefully on two cores.
+const (
+	BatchSize     = 128
+	concurrency   = BatchSize
+	maxAckPending = 2 * concurrency
+	// applyTimeout bounds one batch, or one decision when a batch is
+	// retried one by one.
+	applyTimeout = 30 * time.Second
+)
 
 // Handlers holds ingest's message handlers.
 type Handlers struct {
 	decider Decider
+	batch   *broker.Batcher[creative.DecisionInput]
 }
 
 // NewHandlers returns the handlers over decider.
@@ -28,15 +46,39 @@ func NewHandlers(decider Decider) *Handlers {
 	if decider == nil {
 		panic("messaging.NewHandlers: nil decider")
 	}
-	return &Handlers{decider: decider}
+	h := &Handlers{decider: decider}
+	h.batch = broker.NewBatcher(BatchSize, 1, h.applyBatch)
+	return h
+}
+
+// applyBatch applies decisions in one transaction. If it fails, each is
+// applied on its own, so a decision that cannot be applied fails alone
+// rather than failing every batch it lands in.
+func (h *Handlers) applyBatch(ds []creative.DecisionInput) []error {
+	errs := make([]error, len(ds))
+	ctx, cancel := context.WithTimeout(context.Background(), applyTimeout)
+	defer cancel()
+	if err := h.decider.ApplyDecisions(ctx, ds); err == nil || len(ds) == 1 {
+		for i := range errs {
+			errs[i] = err
+		}
+		return errs
+	}
+	for i, d := range ds {
+		ctx, cancel := context.WithTimeout(context.Background(), applyTimeout)
+		errs[i] = h.decider.ApplyDecision(ctx, d.Decision, d.Approved, d.CorrelationID)
+		cancel()
+	}
+	return errs
 }
 
 // Register adds the handlers to r.
 func (h *Handlers) Register(r *broker.Router) error {
-	if err := r.Handle("on_creative_approved", (&events.CreativeApprovedV1{}).EventName(), h.OnCreativeApproved); err != nil {
+	opts := broker.HandlerOptions{Concurrency: concurrency, MaxAckPending: maxAckPending}
+	if err := r.HandleWith("on_creative_approved", (&events.CreativeApprovedV1{}).EventName(), opts, h.OnCreativeApproved); err != nil {
 		return err
 	}
-	return r.Handle("on_creative_rejected", (&events.CreativeRejectedV1{}).EventName(), h.OnCreativeRejected)
+	return r.HandleWith("on_creative_rejected", (&events.CreativeRejectedV1{}).EventName(), opts, h.OnCreativeRejected)
 }
 
 // OnCreativeApproved applies an approval.
@@ -65,5 +107,5 @@ func (h *Handlers) apply(msg *message.Message, hd events.Header, d events.Decisi
 	if corr == "" {
 		corr = hd.CorrelationID
 	}
-	return h.decider.ApplyDecision(msg.Context(), d, approved, corr)
+	return h.batch.Do(creative.DecisionInput{Decision: d, Approved: approved, CorrelationID: corr})
 }
