@@ -2,8 +2,12 @@ package outbox_test
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/nats-io/nats.go"
 
 	"example.com/creativesync/events"
 	"example.com/creativesync/platform/broker"
@@ -53,4 +57,55 @@ func BenchmarkRelayBacklog(b *testing.B) {
 		stop()
 	}
 	b.ReportMetric(float64(b.N*backlogSize)/relayed.Seconds(), "events/s")
+}
+
+// BenchmarkRelayLatency measures commit-to-stream latency of single events
+// while the relay idles: woken by the commit's notification (poll every
+// minute, so nothing else can wake it), and, for comparison, polling every
+// 50 ms without LISTEN (the OUTBOX_POLL_INTERVAL default, as the Watermill
+// forwarder did). One op is one event; p50 and p99 are reported.
+func BenchmarkRelayLatency(b *testing.B) {
+	for _, c := range []struct {
+		name   string
+		listen bool
+		poll   time.Duration
+	}{{"notify", true, time.Minute}, {"poll_50ms", false, 50 * time.Millisecond}} {
+		b.Run(c.name, func(b *testing.B) {
+			e := setup(b)
+			cfg := outbox.RelayConfig{Poll: c.poll}
+			if c.listen {
+				cfg.DSN = e.dsn
+			}
+			relayLatency(b, e, cfg)
+		})
+	}
+}
+
+func relayLatency(b *testing.B, e env, cfg outbox.RelayConfig) {
+	topic := broker.Topic(e.prefix, (&events.CreativeSyncedV1{}).EventName())
+	if err := broker.EnsureStreams(e.js, topic); err != nil {
+		b.Fatal(err)
+	}
+	got := make(chan struct{}, 1)
+	sub, err := e.nc.Subscribe(topic, func(*nats.Msg) { got <- struct{}{} })
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = sub.Unsubscribe() }() // the connection closes with the benchmark anyway
+	b.Cleanup(e.startRelay(b, e.js, cfg))
+	var lat []time.Duration
+	for i := 0; b.Loop(); i++ {
+		ev := synced(fmt.Sprintf("l%d-%s", i, watermill.NewUUID()), "a")
+		start := time.Now()
+		e.commit(b, ev)
+		select {
+		case <-got:
+		case <-time.After(10 * time.Second):
+			b.Fatal("event not relayed within 10 s")
+		}
+		lat = append(lat, time.Since(start))
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50_ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99_ms")
 }
