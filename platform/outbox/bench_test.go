@@ -109,3 +109,42 @@ func relayLatency(b *testing.B, e env, cfg outbox.RelayConfig) {
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50_ms")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99_ms")
 }
+
+// BenchmarkPublish measures the write side: transactions that each write
+// perTx events to the outbox and commit, from 4 goroutines at once (a
+// service's handlers and requests), through the Watermill forwarder's
+// publisher the services used before and through Publish (one INSERT and
+// the NOTIFY that wakes the relay; notifying transactions serialise on a
+// lock at commit, so this is where it would show). No relay runs.
+func BenchmarkPublish(b *testing.B) {
+	for _, perTx := range []int{1, 100} {
+		for _, c := range []struct {
+			name    string
+			publish func(e env, b *testing.B, evs []events.Event)
+		}{
+			{"watermill", func(e env, b *testing.B, evs []events.Event) { e.legacyPublish(b, evs...) }},
+			{"outbox", func(e env, b *testing.B, evs []events.Event) { e.commit(b, evs...) }},
+		} {
+			b.Run(fmt.Sprintf("%s/events_per_tx=%d", c.name, perTx), func(b *testing.B) {
+				e := setup(b)
+				if c.name == "watermill" {
+					if err := e.legacySubscriber(b).SubscribeInitialize("outbox"); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.SetParallelism(2) // × GOMAXPROCS (2) = 4 goroutines
+				start := time.Now()
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						evs := make([]events.Event, perTx)
+						for i := range evs {
+							evs[i] = synced(watermill.NewUUID(), "a creative name of a typical length")
+						}
+						c.publish(e, b, evs)
+					}
+				})
+				b.ReportMetric(float64(b.N*perTx)/time.Since(start).Seconds(), "events/s")
+			})
+		}
+	}
+}

@@ -160,7 +160,7 @@ func TestRelayedMessageReadsAsBefore(t *testing.T) {
 
 // legacyPublish writes evs the way the previous version did: Watermill's
 // forwarder envelope in watermill_outbox.
-func (e env) legacyPublish(t *testing.T, evs ...events.Event) {
+func (e env) legacyPublish(t testing.TB, evs ...events.Event) {
 	t.Helper()
 	tx, err := e.db.Begin()
 	if err != nil {
@@ -187,7 +187,7 @@ func (e env) legacyPublish(t *testing.T, evs ...events.Event) {
 }
 
 // legacySubscriber is the previous version's relay input.
-func (e env) legacySubscriber(t *testing.T) *wsql.Subscriber {
+func (e env) legacySubscriber(t testing.TB) *wsql.Subscriber {
 	t.Helper()
 	sub, err := wsql.NewSubscriber(wsql.BeginnerFromStdSQL(e.db), wsql.SubscriberConfig{
 		SchemaAdapter:  wsql.DefaultPostgreSQLSchema{},
