@@ -1,6 +1,7 @@
 package creative
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -35,6 +36,13 @@ type DecisionInput struct {
 // last decision that settled one of its items, as one at a time would.
 func (s *Service) ApplyDecisions(ctx context.Context, ds []DecisionInput) error {
 	now := s.now()
+	// Creatives in key order, so that concurrent batches lock them in the
+	// same order and cannot deadlock; the sort is stable, so decisions on
+	// one creative keep their order.
+	ds = slices.Clone(ds)
+	slices.SortStableFunc(ds, func(a, b DecisionInput) int {
+		return cmp.Or(cmp.Compare(a.Decision.AccountID, b.Decision.AccountID), cmp.Compare(a.Decision.CreativeID, b.Decision.CreativeID))
+	})
 	return s.store.InTx(ctx, func(tx Tx) error {
 		touched := map[string]string{} // task id → correlation id
 		var tasks []string

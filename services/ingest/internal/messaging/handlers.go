@@ -22,14 +22,16 @@ type Decider interface {
 }
 
 // Group commit of decisions: approvals and rejections wait in one batch
-// (up to BatchSize) and are applied in one transaction. One batch at a time
-// per replica: batches lock creatives and the tasks they settle, and two
-// of them sharing a task would deadlock more often than they overlap
-// usefully on two cores.
+// (up to BatchSize) and are applied in one transaction, two batches in
+// flight so that one fills while the other commits. ApplyDecisions takes
+// its locks in a consistent order (creatives sorted, then tasks sorted),
+// so concurrent batches, here or in other replicas, wait for each other
+// rather than deadlock.
 const (
-	BatchSize     = 128
-	concurrency   = BatchSize
-	maxAckPending = 2 * concurrency
+	BatchSize       = 128
+	batchesInFlight = 2
+	concurrency     = BatchSize * batchesInFlight
+	maxAckPending   = 2 * concurrency
 	// applyTimeout bounds one batch, or one decision when a batch is
 	// retried one by one.
 	applyTimeout = 30 * time.Second
@@ -47,7 +49,7 @@ func NewHandlers(decider Decider) *Handlers {
 		panic("messaging.NewHandlers: nil decider")
 	}
 	h := &Handlers{decider: decider}
-	h.batch = broker.NewBatcher(BatchSize, 1, h.applyBatch)
+	h.batch = broker.NewBatcher(BatchSize, batchesInFlight, h.applyBatch)
 	return h
 }
 
