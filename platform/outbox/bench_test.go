@@ -14,15 +14,33 @@ import (
 	"example.com/creativesync/platform/outbox"
 )
 
-// BenchmarkRelayBacklog measures how fast the relay drains a backlog: the
+// BenchmarkRelayBacklog measures how fast a relay drains a backlog: the
 // outbox holds backlogSize events (written 100 per transaction, like a sync
 // of 100 creatives) before the relay starts, and the clock runs from its
-// start until JetStream holds every one of them.
+// start until JetStream holds every one of them. watermill_forwarder is the
+// relay the services used before (Watermill's forwarder over watermill-sql,
+// 10 ms poll), run in the same process for comparison.
 func BenchmarkRelayBacklog(b *testing.B) {
+	b.Run("outbox", func(b *testing.B) {
+		relayBacklog(b, func(e env, evs []events.Event) { e.commit(b, evs...) }, func(e env) (stop func()) {
+			return e.startRelay(b, e.js, outbox.RelayConfig{DSN: e.dsn, Poll: 10 * time.Millisecond})
+		}, func(e env) int64 { return backlog(b, e.db) })
+	})
+	b.Run("watermill_forwarder", func(b *testing.B) {
+		relayBacklog(b, func(e env, evs []events.Event) { e.legacyPublish(b, evs...) }, func(e env) (stop func()) {
+			return e.startForwarder(b)
+		}, nil)
+	})
+}
+
+func relayBacklog(b *testing.B, write func(env, []events.Event), start func(env) (stop func()), left func(env) int64) {
 	const backlogSize, perTx = 5000, 100
 	e := setup(b)
 	topic := broker.Topic(e.prefix, (&events.CreativeSyncedV1{}).EventName())
 	if err := broker.EnsureStreams(e.js, topic, broker.Topic(e.prefix, broker.PoisonTopic)); err != nil {
+		b.Fatal(err)
+	}
+	if err := e.legacySubscriber(b).SubscribeInitialize("outbox"); err != nil {
 		b.Fatal(err)
 	}
 	var relayed time.Duration
@@ -31,13 +49,13 @@ func BenchmarkRelayBacklog(b *testing.B) {
 		for t := range backlogSize / perTx {
 			evs := make([]events.Event, perTx)
 			for j := range evs {
-				evs[j] = synced(fmt.Sprintf("b%d-%d-%d", i, t, j), "a creative name of a typical length")
+				evs[j] = synced(fmt.Sprintf("b%d-%d-%d-%s", i, t, j, watermill.NewUUID()), "a creative name of a typical length")
 			}
-			e.commit(b, evs...)
+			write(e, evs)
 		}
-		start := time.Now()
+		begin := time.Now()
 		b.StartTimer()
-		stop := e.startRelay(b, e.js, outbox.RelayConfig{DSN: e.dsn, Poll: 10 * time.Millisecond})
+		stop := start(e)
 		want := uint64((i + 1) * backlogSize)
 		for {
 			info, err := e.js.StreamInfo(topic)
@@ -49,11 +67,13 @@ func BenchmarkRelayBacklog(b *testing.B) {
 			}
 			time.Sleep(time.Millisecond)
 		}
-		relayed += time.Since(start)
+		relayed += time.Since(begin)
 		b.StopTimer()
-		// The rows are deleted once the last acks are in, just after the
-		// stream holds them.
-		eventually(b, 10*time.Second, "the outbox drained", func() bool { return backlog(b, e.db) == 0 })
+		if left != nil {
+			// The rows are deleted once the last acks are in, just after
+			// the stream holds them.
+			eventually(b, 10*time.Second, "the outbox drained", func() bool { return left(e) == 0 })
+		}
 		stop()
 	}
 	b.ReportMetric(float64(b.N*backlogSize)/relayed.Seconds(), "events/s")

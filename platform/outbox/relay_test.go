@@ -200,6 +200,32 @@ func (e env) legacySubscriber(t testing.TB) *wsql.Subscriber {
 	return sub
 }
 
+// startForwarder runs the previous version's relay (Watermill's forwarder
+// over watermill_outbox, 10 ms poll) until stop.
+func (e env) startForwarder(t testing.TB) (stop func()) {
+	t.Helper()
+	pub, err := broker.NewPublisher(natstest.URL(), e.wl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fwd, err := forwarder.NewForwarder(e.legacySubscriber(t), pub, e.wl, forwarder.Config{ForwarderTopic: "outbox"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); _ = fwd.Run(context.Background()) }()
+	<-fwd.Running()
+	return func() {
+		if err := fwd.Close(); err != nil {
+			t.Error(err)
+		}
+		<-done
+		if err := pub.Close(); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
 // An upgrade loses nothing: events the previous version's forwarder had
 // relayed stay relayed, the ones it had not are moved into the new outbox
 // on Initialize and relayed in their order, and events an old replica
