@@ -76,6 +76,10 @@ func NewHandlers(reviewer Reviewer, logger *slog.Logger) *Handlers {
 	return h
 }
 
+// Queued is how many reviews wait for a batch (not those being recorded);
+// a gauge of the group commit's backlog, and what tests wait on.
+func (h *Handlers) Queued() int { return h.batch.Queued() }
+
 // reviewBatch records a batch of reviews in one transaction. If that
 // transaction fails, every review is retried on its own, so one message
 // that cannot be stored (a row the database refuses) fails alone instead of

@@ -4,7 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
+	"runtime"
+	"slices"
+	"sync"
 	"testing"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -46,9 +50,9 @@ func (r *reviewer) ReviewCreatives(ctx context.Context, items []review.Item) ([]
 	return rvs, errs, nil
 }
 
-// A batch whose transaction fails is retried one review at a time, so the
+// A batch of one whose transaction fails is retried on its own, so the
 // message succeeds on its own rather than failing with its batch.
-func TestFailedBatchFallsBackToSingleReviews(t *testing.T) {
+func TestFailedBatchOfOneFallsBackToSingleReview(t *testing.T) {
 	t.Parallel()
 	r := &reviewer{batchErr: errors.New("batch refused")}
 	if err := messaging.NewHandlers(r, slog.New(slog.DiscardHandler)).OnCreativeSynced(syncedMsg(t, nil)); err != nil {
@@ -134,5 +138,69 @@ func TestCorrelationID(t *testing.T) {
 	}
 	if r.origin.CorrelationID != "from-metadata" {
 		t.Fatalf("correlation id = %q, want the message's", r.origin.CorrelationID)
+	}
+}
+
+// batchFailer fails every ReviewCreatives call of more than one review and
+// holds its calls until released, so that a batch can form.
+type batchFailer struct {
+	reviewer
+	mu      sync.Mutex
+	sizes   []int
+	singles int
+	release chan struct{}
+}
+
+func (b *batchFailer) ReviewCreatives(_ context.Context, items []review.Item) ([]review.Review, []error, error) {
+	b.mu.Lock()
+	b.sizes = append(b.sizes, len(items))
+	b.mu.Unlock()
+	<-b.release
+	if len(items) > 1 {
+		return nil, nil, errors.New("batch refused")
+	}
+	return []review.Review{{Key: items[0].Creative.Key}}, []error{nil}, nil
+}
+
+func (b *batchFailer) ReviewCreative(_ context.Context, c review.Creative, _ review.Snapshot, _ review.Origin) (review.Review, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.singles++
+	return review.Review{Key: c.Key}, nil
+}
+
+func (b *batchFailer) calls() ([]int, int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.sizes), b.singles
+}
+
+// A batch whose transaction fails is reviewed one by one, so each message
+// succeeds on its own instead of failing with its batch.
+func TestFailedBatchFallsBackToSingleReviews(t *testing.T) {
+	t.Parallel()
+	r := &batchFailer{release: make(chan struct{})}
+	h := messaging.NewHandlers(r, slog.New(slog.DiscardHandler))
+	const n = 6
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			errs <- h.OnCreativeSynced(syncedMsg(t, func(ev *events.CreativeSyncedV1) { ev.CreativeID = fmt.Sprint("c", i) }))
+		}()
+	}
+	// The first two messages take both in-flight slots and wait; the
+	// others queue behind them and form one batch once the slots free.
+	for sizes, _ := r.calls(); len(sizes) < 2 || h.Queued() < n-2; sizes, _ = r.calls() {
+		runtime.Gosched()
+	}
+	close(r.release)
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatalf("err = %v, want every message reviewed on its own", err)
+		}
+	}
+	sizes, singles := r.calls()
+	if !slices.ContainsFunc(sizes, func(n int) bool { return n > 1 }) || singles != n-2 {
+		t.Fatalf("batches %v, %d single reviews: want one failed batch of %d reviewed one by one", sizes, singles, n-2)
 	}
 }
