@@ -15,7 +15,7 @@ STACK = .data/bin/stack
 # test gets its own database and topic prefix.
 TEST_FLAGS ?= -count=1 -race -p 2 -timeout 10m
 
-.PHONY: run test bench lint build tidy clean stack compliance
+.PHONY: run test bench load lint build tidy clean stack compliance
 
 stack:
 	@mkdir -p .data/bin
@@ -35,6 +35,19 @@ BENCHTIME ?= 1s
 
 bench: stack
 	$(STACK) exec -- go test -count=1 -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -benchmem $(PACKAGES)
+
+# The load benchmark (infra/cmd/load): the pipeline as `make run` starts it,
+# on databases and streams of its own, under REST and MCP syncs with signed
+# webhooks; report.json and chart.png under .data/load/<run>/. ARGS are its
+# flags, e.g. make load ARGS='-duration 60s -per-call 1 -buyers 4'. Built
+# into .data/bin like the stack, so Ctrl-C reaches it rather than `go run`.
+LOAD = .data/bin/load
+ARGS ?=
+
+load:
+	@mkdir -p .data/bin
+	go build -o $(LOAD) ./infra/cmd/load
+	$(LOAD) $(ARGS)
 
 # The official AdCP compliance storyboards (@adcp/sdk, pinned in compliance/)
 # against a fresh ingest; fails on any failed step.

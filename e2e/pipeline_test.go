@@ -24,26 +24,54 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"example.com/creativesync/platform/broker"
+	"example.com/creativesync/platform/browsertest"
 	"example.com/creativesync/platform/natstest"
 	"example.com/creativesync/platform/pgtest"
 )
 
+// binDir holds the three binaries, built once for every test of the run.
+var (
+	buildOnce sync.Once
+	binDir    string
+	buildErr  error
+)
+
+// TestMain closes the shared browser and removes the binaries after the
+// run.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	browsertest.Close()
+	if binDir != "" {
+		_ = os.RemoveAll(binDir) // a temp dir; the OS cleans it otherwise
+	}
+	os.Exit(code)
+}
+
 // buildServices compiles the three binaries once per test run.
 func buildServices(t *testing.T) string {
 	t.Helper()
-	dir := t.TempDir()
-	root, err := filepath.Abs("..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, svc := range []string{"ingest", "review", "notifier"} {
-		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, svc), "./services/"+svc)
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("building %s: %v\n%s", svc, err, out)
+	buildOnce.Do(func() {
+		root, err := filepath.Abs("..")
+		if err != nil {
+			buildErr = err
+			return
 		}
+		if binDir, buildErr = os.MkdirTemp("", "creativesync-e2e-"); buildErr != nil {
+			return
+		}
+		for _, svc := range []string{"ingest", "review", "notifier"} {
+			cmd := exec.Command("go", "build", "-o", filepath.Join(binDir, svc), "./services/"+svc)
+			cmd.Dir = root
+			if out, err := cmd.CombinedOutput(); err != nil {
+				buildErr = fmt.Errorf("building %s: %v\n%s", svc, err, out)
+				return
+			}
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
 	}
-	return dir
+	return binDir
 }
 
 func freeAddr(t *testing.T) string {
@@ -154,7 +182,9 @@ func TestCreativeFlowsFromSyncToBuyerWebhook(t *testing.T) {
 		t.Fatalf("bootstrap-demo: %v\n%s", err, out)
 	}
 	start(t, bin, "ingest", append(common, "DATABASE_URL="+dbs["ingest"], "HTTP_ADDR="+addrs["ingest"])...)
-	start(t, bin, "review", append(common, "DATABASE_URL="+dbs["review"], "HTTP_ADDR="+addrs["review"])...)
+	start(t, bin, "review", append(common, "DATABASE_URL="+dbs["review"], "HTTP_ADDR="+addrs["review"],
+		// The creatives' asset URLs are placeholders no test may reach.
+		"REVIEW_INSPECT_ASSETS=false")...)
 	start(t, bin, "notifier", append(common, "DATABASE_URL="+dbs["notifier"], "HTTP_ADDR="+addrs["notifier"],
 		"NOTIFIER_ALLOW_PRIVATE_TARGETS=true")...)
 	for name, addr := range addrs {
@@ -274,6 +304,8 @@ func TestCreativeFlowsFromSyncToBuyerWebhook(t *testing.T) {
 		t.Errorf("a second webhook arrived: %s", extra.body)
 	case <-time.After(500 * time.Millisecond):
 	}
+
+	reviewerRejects(t, bin, append(common, "DATABASE_URL="+dbs["review"]), "http://"+addrs["review"], ingest, key)
 }
 
 func getJSON(t *testing.T, url, key string, v any) {

@@ -54,6 +54,8 @@ func samples() []events.Event {
 			AccountID: "acct_demo", CreativeID: "banner_9", Revision: 1, Score: 0,
 			Reasons:   []events.Reason{{Code: "REQUIRED_ASSET_MISSING", Message: "asset image is required", Field: "assets.image"}},
 			DecidedBy: events.DecidedByHuman, Reviewer: "reviewer@seller.example.com"}},
+		&events.CreativeSyncFileRequestedV1{Header: header("0b8e5a52-1c1d-4c55-9d5e-5f4fd1f1a007"), JobID: "job_abc123def456",
+			AccountID: "acct_demo", Position: 3},
 		&events.NotificationRequestedV1{Header: header("0b8e5a52-1c1d-4c55-9d5e-5f4fd1f1a006"),
 			IdempotencyKey: "whk_0b8e5a521c1d4c55", AccountID: "acct_demo", TaskID: "task_01", Kind: "task_status",
 			URL: "https://buyer.example.com/hooks", Token: "buyer-token-0123456789",

@@ -84,3 +84,17 @@ type NotificationRequestedV1 struct {
 }
 
 func (*NotificationRequestedV1) EventName() string { return "notification_requested_v1" }
+
+// CreativeSyncFileRequestedV1 asks ingest to process one file of a Drive
+// creative_sync job. Ingest both produces and consumes it: the job's rows
+// commit with these events, and JetStream drives the per-file work, so a
+// crash or restart resumes where it stopped and files are processed in
+// parallel across replicas.
+type CreativeSyncFileRequestedV1 struct {
+	Header
+	JobID     string `json:"job_id"`
+	AccountID string `json:"account_id"`
+	Position  int    `json:"position"`
+}
+
+func (*CreativeSyncFileRequestedV1) EventName() string { return "creative_sync_file_requested_v1" }

@@ -214,6 +214,19 @@ func (e *Env) URL(key, def string, schemes ...string) string {
 	return v
 }
 
+// URLList returns the comma-separated URLs of the variable (nil when unset),
+// reporting each one that is not an absolute URL with a host and one of
+// schemes.
+func (e *Env) URLList(key string, schemes ...string) []string {
+	list := e.List(key)
+	for i, v := range list {
+		if err := checkURL(v, schemes); err != nil {
+			e.Problem("%s item %d %q %v", key, i+1, redact(v), err)
+		}
+	}
+	return list
+}
+
 func checkURL(v string, schemes []string) error {
 	u, err := url.Parse(v)
 	if err != nil || u.Host == "" || !contains(schemes, u.Scheme) {

@@ -120,7 +120,7 @@ func TestReadersAndBounds(t *testing.T) {
 		"D": "250ms", "NEG_D": "-1s", "ZERO_D": "0s", "BIG_D": "10m",
 		"F": "0.25", "NAN_F": "NaN", "BIG_F": "1.5",
 		"B": "true", "BAD_B": "maybe",
-		"L": " a, ,b ,", "U": "ftp://x", "REQ": "",
+		"L": " a, ,b ,", "U": "ftp://x", "REQ": "", "UL": "https://a.example, nohost",
 	}))
 	if n := env.Int("N", 1, 1, 10); n != 7 {
 		t.Errorf("Int = %d", n)
@@ -154,6 +154,9 @@ func TestReadersAndBounds(t *testing.T) {
 		t.Errorf("unset List = %q", l)
 	}
 	env.URL("U", "", "http", "https")
+	if l := env.URLList("UL", "http", "https"); len(l) != 2 {
+		t.Errorf("URLList = %q", l)
+	}
 	env.Required("REQ", "a token")
 	env.Problem("A and B contradict")
 
@@ -173,6 +176,7 @@ func TestReadersAndBounds(t *testing.T) {
 		"BIG_F must be between 0 and 1, got 1.5",
 		`BAD_B: "maybe" is not true or false`,
 		`U "ftp://x" must be an absolute http or https URL with a host`,
+		`UL item 2 "nohost" must be an absolute http or https URL with a host`,
 		"REQ is required (a token)",
 		"A and B contradict",
 	}

@@ -21,6 +21,11 @@ import (
 type Check struct {
 	Name string
 	Fn   func(ctx context.Context) error
+	// Degraded marks a dependency the service works on without (it serves
+	// from what it last knew): its failure is reported as
+	// "degraded: <error>" in /readyz's body but leaves the status 200, so
+	// a load balancer does not take every replica out for it.
+	Degraded bool
 }
 
 // Ops mounts /healthz (the process is up), /readyz (every check passes) and
@@ -35,7 +40,9 @@ func Ops(mux *http.ServeMux, reg *prometheus.Registry, checks ...Check) {
 		status := http.StatusOK
 		res := map[string]string{}
 		for _, c := range checks {
-			if err := c.Fn(ctx); err != nil {
+			if err := c.Fn(ctx); err != nil && c.Degraded {
+				res[c.Name] = "degraded: " + err.Error()
+			} else if err != nil {
 				status = http.StatusServiceUnavailable
 				res[c.Name] = err.Error()
 			} else {

@@ -28,6 +28,7 @@ import (
 	"os"
 	"os/signal"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -156,8 +157,20 @@ func Run(ctx context.Context, p Parts) (err error) {
 			return stopped(w.Name, w.Run(workCtx), gctx)
 		})
 	}
+	// relayStopping is set when shutdown stops the relay. Watermill's
+	// forwarder can fail while it is being stopped (a poll cut short, its
+	// router's close timing out); nothing is lost then — unsent rows stay in
+	// the outbox for the next start — so that is a warning, not Run's error.
+	var relayStopping atomic.Bool
 	if p.Relay != nil {
-		g.Go(func() error { return stopped("outbox relay", p.Relay.Run(relayCtx), gctx) })
+		g.Go(func() error {
+			err := p.Relay.Run(relayCtx)
+			if relayStopping.Load() && err != nil && !errors.Is(err, context.Canceled) {
+				p.Logger.Warn("outbox relay failed while stopping; unsent events are relayed on the next start", "err", err)
+				return nil
+			}
+			return stopped("outbox relay", err, gctx)
+		})
 	}
 	httpDone := make(chan struct{})
 	g.Go(func() error {
@@ -189,6 +202,7 @@ func Run(ctx context.Context, p Parts) (err error) {
 			if p.Backlog != nil {
 				drain(p.Logger, p.Backlog)
 			}
+			relayStopping.Store(true)
 			stopRelay()
 		}
 		return errors.Join(errs...)

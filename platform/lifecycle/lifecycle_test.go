@@ -244,6 +244,43 @@ func TestRouterFailingAtStartIsReported(t *testing.T) {
 	}
 }
 
+// failingRelay fails when it is stopped, as the Watermill forwarder can.
+type failingRelay struct{ beforeStop error }
+
+func (r failingRelay) Run(ctx context.Context) error {
+	if r.beforeStop != nil {
+		return r.beforeStop
+	}
+	<-ctx.Done()
+	return errors.New("cannot subscribe topic outbox: sql: transaction has already been committed or rolled back")
+}
+
+func TestRelayFailingWhileStoppedIsNotAnError(t *testing.T) {
+	t.Parallel()
+	run := func(relay Relay) error {
+		ctx, cancel := context.WithCancel(context.Background())
+		srv := &fakeServer{j: &journal{}, served: make(chan struct{})}
+		done := make(chan error, 1)
+		go func() {
+			done <- Run(ctx, Parts{Logger: quietLogger(), HTTP: srv, Routers: []Router{newRouter(&journal{})}, Relay: relay})
+		}()
+		select {
+		case <-srv.served:
+		case err := <-done:
+			cancel()
+			return err
+		}
+		cancel()
+		return <-done
+	}
+	if err := run(failingRelay{}); err != nil {
+		t.Errorf("Run = %v; a relay failing as shutdown stops it loses nothing", err)
+	}
+	if err := run(failingRelay{beforeStop: errors.New("broker gone")}); err == nil || !strings.Contains(err.Error(), "broker gone") {
+		t.Errorf("Run = %v; a relay failing on its own must be reported", err)
+	}
+}
+
 func TestStopBeforeStartIsNotAnError(t *testing.T) {
 	t.Parallel()
 	r := &gatedRouter{fakeRouter: newRouter(&journal{}), gate: make(chan struct{})}

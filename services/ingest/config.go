@@ -1,9 +1,12 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"time"
 
 	"example.com/creativesync/platform/config"
+	"example.com/creativesync/services/ingest/internal/drive"
 	"example.com/creativesync/services/ingest/internal/service"
 )
 
@@ -26,9 +29,26 @@ type Config struct {
 	IdempotencyTTL time.Duration
 	// MAX_BODY_BYTES (default 4194304): request body cap.
 	MaxBodyBytes int64
+	// CREATIVE_AGENT_URLS (optional, comma separated http(s) URLs): outside
+	// creative agents whose formats buyers may use; their formats are
+	// learned from their MCP list_creative_formats (at <url>/mcp).
+	CreativeAgentURLs []string
+	// CREATIVE_AGENT_REFRESH_INTERVAL (default 5m, 10s–24h): how often
+	// those formats are fetched again.
+	CreativeAgentRefresh time.Duration
 	// OUTBOX_POLL_INTERVAL (default 50ms, 1ms–1m): how often the relay looks
 	// for new outbox rows when no commit woke it (LISTEN connection down).
 	OutboxPoll time.Duration
+	// Drive creative_sync jobs (POST /api/external/creative_sync) run when
+	// Drive has credentials: DRIVE_API_KEY (files shared by link) or
+	// DRIVE_CREDENTIALS_FILE (a service account's JSON key). DRIVE_ENDPOINT
+	// (default Google's) points the client elsewhere, e.g. a local
+	// stand-in. ASSET_BUCKET_URL (default a directory .data/assets) keeps the
+	// fetched files (gocloud.dev/blob URL). CREATIVE_SYNC_MAX_LINKS (100),
+	// CREATIVE_SYNC_MAX_FOLDER_FILES (500) and CREATIVE_SYNC_MAX_FILE_BYTES
+	// (512 MiB) bound a job. NOTIFIER_ALLOW_PRIVATE_TARGETS (the notifier's
+	// development switch) also lets a job's webhook_url be http or private.
+	Jobs service.JobsConfig
 }
 
 func loadConfig(getenv func(string) string) (Config, error) {
@@ -43,7 +63,11 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		IdempotencyTTL: env.Duration("IDEMPOTENCY_TTL", 24*time.Hour, time.Hour, 168*time.Hour),
 		MaxBodyBytes:   int64(env.Int("MAX_BODY_BYTES", 4<<20, 1024, config.NoMaxInt)),
 		OutboxPoll:     env.OutboxPollInterval(),
+		// An agent URL is what format ids name and where MCP is called.
+		CreativeAgentURLs:    env.URLList("CREATIVE_AGENT_URLS", "http", "https"),
+		CreativeAgentRefresh: env.Duration("CREATIVE_AGENT_REFRESH_INTERVAL", 5*time.Minute, 10*time.Second, 24*time.Hour),
 	}
+	c.Jobs = jobsConfig(env)
 	if err := env.Err(); err != nil {
 		return Config{}, err
 	}
@@ -55,5 +79,35 @@ func (c Config) service(version string) service.Config {
 		DatabaseURL: c.DatabaseURL, NATSURL: c.NATSURL, HTTPAddr: c.HTTPAddr, TopicPrefix: c.TopicPrefix,
 		AgentURLs:      append([]string{c.PublicBaseURL}, c.ExtraAgentURLs...),
 		IdempotencyTTL: c.IdempotencyTTL, MaxBodyBytes: c.MaxBodyBytes, OutboxPoll: c.OutboxPoll, Version: version,
+		CreativeAgentURLs: c.CreativeAgentURLs, CreativeAgentRefresh: c.CreativeAgentRefresh,
+		Jobs: c.Jobs,
 	}
+}
+
+func jobsConfig(env *config.Env) service.JobsConfig {
+	j := service.JobsConfig{
+		Drive: drive.Config{
+			APIKey: env.String("DRIVE_API_KEY", ""),
+		},
+		MaxLinks:             env.Int("CREATIVE_SYNC_MAX_LINKS", 100, 1, 10000),
+		MaxFolderFiles:       env.Int("CREATIVE_SYNC_MAX_FOLDER_FILES", 500, 1, 100000),
+		MaxFileBytes:         int64(env.Int("CREATIVE_SYNC_MAX_FILE_BYTES", 512<<20, 1024, config.NoMaxInt)),
+		AllowPrivateWebhooks: env.Bool("NOTIFIER_ALLOW_PRIVATE_TARGETS", false),
+	}
+	if env.String("DRIVE_ENDPOINT", "") != "" {
+		j.Drive.Endpoint = env.URL("DRIVE_ENDPOINT", "", "http", "https")
+	}
+	if path := env.String("DRIVE_CREDENTIALS_FILE", ""); path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			env.Problem("DRIVE_CREDENTIALS_FILE %s cannot be read: %v", path, err)
+		}
+		j.Drive.CredentialsJSON = b
+	}
+	dir, err := filepath.Abs(filepath.Join(".data", "assets"))
+	if err != nil {
+		env.Problem("the default asset directory cannot be resolved: %v", err)
+	}
+	j.AssetBucketURL = env.String("ASSET_BUCKET_URL", "file://"+filepath.ToSlash(dir)+"?create_dir=true")
+	return j
 }

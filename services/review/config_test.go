@@ -44,6 +44,13 @@ func TestLoadConfigOverrides(t *testing.T) {
 		"REVIEW_AUTO_REJECT_THRESHOLD":  "0.2",
 		"REVIEW_SENSITIVE_KEYWORDS":     "gambling=casino,poker",
 		"REVIEWER_TOKEN":                "s3cret",
+		"REVIEW_CLASSIFIER_URL":         "http://127.0.0.1:9999/classify",
+		"REVIEW_CLASSIFIER_TIMEOUT":     "500ms",
+		"REVIEW_OIDC_ISSUER":            "https://sso.example.com",
+		"REVIEW_OIDC_CLIENT_ID":         "review",
+		"REVIEW_OIDC_CLIENT_SECRET":     "shh",
+		"REVIEW_OIDC_REDIRECT_URL":      "https://review.example.com/reviews/oidc/callback",
+		"REVIEW_OIDC_NAME":              "Seller SSO",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +58,7 @@ func TestLoadConfigOverrides(t *testing.T) {
 	s := cfg.Service
 	if s.NATSURL != "nats://nats:4222" || s.HTTPAddr != ":9000" || s.TopicPrefix != "stage_" || cfg.LogLevel != "debug" ||
 		s.OutboxPollInterval != 10*time.Millisecond || s.Thresholds != (review.Thresholds{Approve: 0.8, Reject: 0.2}) ||
-		s.ReviewerToken != "s3cret" || len(s.Categories) != 1 || len(s.Categories["gambling"]) != 2 {
+		s.ReviewerToken != "s3cret" || s.OIDC == nil || s.OIDC.ClientSecret != "shh" || s.OIDC.Name != "Seller SSO" || s.ClassifierURL != "http://127.0.0.1:9999/classify" || s.ClassifierTimeout != 500*time.Millisecond || len(s.Categories) != 1 || len(s.Categories["gambling"]) != 2 {
 		t.Fatalf("config = %+v", cfg)
 	}
 }
@@ -77,6 +84,13 @@ func TestLoadConfigRejects(t *testing.T) {
 		{"reject equals approve", map[string]string{"REVIEW_AUTO_APPROVE_THRESHOLD": "0.5", "REVIEW_AUTO_REJECT_THRESHOLD": "0.5"}, "must be below"},
 		{"reject above approve", map[string]string{"REVIEW_AUTO_REJECT_THRESHOLD": "0.95"}, "must be below"},
 		{"bad keywords", map[string]string{"REVIEW_SENSITIVE_KEYWORDS": "political"}, "REVIEW_SENSITIVE_KEYWORDS"},
+		{"classifier scheme", map[string]string{"REVIEW_CLASSIFIER_URL": "ftp://x/classify"}, "REVIEW_CLASSIFIER_URL"},
+		{"classifier timeout", map[string]string{"REVIEW_CLASSIFIER_TIMEOUT": "1m"}, "REVIEW_CLASSIFIER_TIMEOUT"},
+		{"oidc half set", map[string]string{"REVIEW_OIDC_ISSUER": "https://sso.example.com"}, "REVIEW_OIDC_CLIENT_ID, REVIEW_OIDC_CLIENT_SECRET, REVIEW_OIDC_REDIRECT_URL unset"},
+		{"oidc callback path", map[string]string{"REVIEW_OIDC_ISSUER": "https://sso.example.com", "REVIEW_OIDC_CLIENT_ID": "c",
+			"REVIEW_OIDC_CLIENT_SECRET": "s", "REVIEW_OIDC_REDIRECT_URL": "https://review.example.com/callback"}, "must end in /reviews/oidc/callback"},
+		{"oidc issuer", map[string]string{"REVIEW_OIDC_ISSUER": "sso.example.com", "REVIEW_OIDC_CLIENT_ID": "c",
+			"REVIEW_OIDC_CLIENT_SECRET": "s", "REVIEW_OIDC_REDIRECT_URL": "https://review.example.com/reviews/oidc/callback"}, "REVIEW_OIDC_ISSUER"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -13,17 +13,18 @@ import (
 	"time"
 
 	"example.com/creativesync/infra/internal/devstack"
+	"example.com/creativesync/infra/internal/stack"
 )
 
 // execCommand runs argv against the servers, the way `make test` runs go
 // test. The command stays in our process group: a Ctrl-C reaches it directly,
 // and tests get to clean up before the servers go away.
-func execCommand(ctx context.Context, cfg config, con *console, argv []string) error {
+func execCommand(ctx context.Context, cfg stack.Config, con *stack.Console, argv []string) error {
 	// Test streams are throwaway and carry per-test prefixes; a store of
 	// their own per run keeps two `make test` runs from sharing one.
 	store := filepath.Join(cfg.DataDir, "tmp", "nats-exec-"+strconv.Itoa(os.Getpid()))
 	defer os.RemoveAll(store)
-	s, shutdown, err := ensureServers(ctx, cfg, con, &devstack.Ports{}, store)
+	s, shutdown, err := stack.EnsureServers(ctx, cfg, con, &devstack.Ports{}, store)
 	defer shutdown()
 	if err != nil {
 		return err
@@ -34,7 +35,7 @@ func execCommand(ctx context.Context, cfg config, con *console, argv []string) e
 		"TEST_DATABASE_URL="+s.PG.URL,
 		"TEST_NATS_URL="+s.NATS.URL,
 	)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, con.w, os.Stderr
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, con.W, os.Stderr
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("exec %s: %w", argv[0], err)
 	}
@@ -74,12 +75,12 @@ func execCommand(ctx context.Context, cfg config, con *console, argv []string) e
 
 // printEnv prints export lines for servers that outlive this process: a
 // reused server, or a private Postgres another stack keeps running.
-func printEnv(ctx context.Context, cfg config, con *console) error {
+func printEnv(ctx context.Context, cfg stack.Config, con *stack.Console) error {
 	// Notes go out as shell comments so `eval "$(stack env)"` stays valid.
-	quiet := &console{mu: con.mu, w: commentWriter{con.w}}
+	quiet := &stack.Console{Mu: con.Mu, W: commentWriter{con.W}}
 	store := filepath.Join(cfg.DataDir, "tmp", "nats-env-"+strconv.Itoa(os.Getpid()))
 	defer os.RemoveAll(store)
-	s, shutdown, err := ensureServers(ctx, cfg, quiet, &devstack.Ports{}, store)
+	s, shutdown, err := stack.EnsureServers(ctx, cfg, quiet, &devstack.Ports{}, store)
 	defer shutdown()
 	if err != nil {
 		return err
@@ -107,7 +108,7 @@ func printEnv(ctx context.Context, cfg config, con *console) error {
 }
 
 // down stops a private Postgres that outlived its stack.
-func down(ctx context.Context, cfg config, con *console) error {
+func down(ctx context.Context, cfg stack.Config, con *stack.Console) error {
 	stopped, err := devstack.StopPrivatePostgres(ctx, cfg.DataDir)
 	if err != nil {
 		return err

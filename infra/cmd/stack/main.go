@@ -17,6 +17,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"example.com/creativesync/infra/internal/stack"
 )
 
 func main() {
@@ -58,12 +60,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
-	cfg, err := loadConfig(getenv, wd)
+	cfg, err := stack.LoadConfig(getenv, wd)
 	if err != nil {
 		return err
 	}
 	cfg.Environ = os.Environ()
-	con := newConsole(stdout)
+	con := stack.NewConsole(stdout)
 	switch args[0] {
 	case "up":
 		return up(ctx, cfg, con)

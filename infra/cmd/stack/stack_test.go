@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"regexp"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,131 +15,12 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"example.com/creativesync/infra/internal/devstack"
+	"example.com/creativesync/infra/internal/stack"
 	"example.com/creativesync/platform/natstest"
 	"example.com/creativesync/platform/pgtest"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
-
-func TestLoadConfigDefaults(t *testing.T) {
-	t.Parallel()
-	cfg, err := loadConfig(env(nil), ".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cfg.LogLevel != "info" || cfg.TopicPrefix != "" || cfg.DatabaseURL != "" || cfg.NATSURL != "" {
-		t.Errorf("defaults = %+v", cfg)
-	}
-	if cfg.LocalDatabaseURL != devstack.LocalDatabaseURL || cfg.LocalNATSURL != devstack.LocalNATSURL {
-		t.Errorf("local servers = %q, %q", cfg.LocalDatabaseURL, cfg.LocalNATSURL)
-	}
-	if !strings.HasSuffix(cfg.DataDir, "/.data") || cfg.DataDir != cfg.Root+"/.data" {
-		t.Errorf("DataDir = %q; want <root>/.data", cfg.DataDir)
-	}
-	if cfg.ForcePrivateNATS || cfg.ForcePrivatePostgres {
-		t.Error("private servers forced by default")
-	}
-}
-
-func TestLoadConfigReadsEnvironment(t *testing.T) {
-	t.Parallel()
-	cfg, err := loadConfig(env(map[string]string{
-		"DATABASE_URL": "postgres://u@h:1/d", "NATS_URL": "nats://h:2",
-		"TOPIC_PREFIX": "dev1_", "LOG_LEVEL": "debug",
-	}), ".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cfg.DatabaseURL != "postgres://u@h:1/d" || cfg.NATSURL != "nats://h:2" || cfg.TopicPrefix != "dev1_" || cfg.LogLevel != "debug" {
-		t.Errorf("cfg = %+v", cfg)
-	}
-}
-
-func TestLoadConfigForcePrivate(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		val      string
-		pg, nats bool
-		bad      bool
-	}{
-		{val: "", pg: false, nats: false},
-		{val: "0", pg: false, nats: false},
-		{val: "1", pg: true, nats: true},
-		{val: "true", pg: true, nats: true},
-		{val: "nats", pg: false, nats: true},
-		{val: "postgres", pg: true, nats: false},
-		{val: "Postgres, nats", pg: true, nats: true},
-		{val: "redis", bad: true},
-	} {
-		cfg, err := loadConfig(env(map[string]string{"STACK_FORCE_PRIVATE": tc.val}), ".")
-		if tc.bad {
-			if err == nil {
-				t.Errorf("STACK_FORCE_PRIVATE=%q: want an error", tc.val)
-			}
-			continue
-		}
-		if err != nil || cfg.ForcePrivatePostgres != tc.pg || cfg.ForcePrivateNATS != tc.nats {
-			t.Errorf("STACK_FORCE_PRIVATE=%q: pg=%v nats=%v err=%v; want pg=%v nats=%v",
-				tc.val, cfg.ForcePrivatePostgres, cfg.ForcePrivateNATS, err, tc.pg, tc.nats)
-		}
-	}
-}
-
-func TestLoadConfigRejectsDottedPrefix(t *testing.T) {
-	t.Parallel()
-	if _, err := loadConfig(env(map[string]string{"TOPIC_PREFIX": "dev."}), "."); err == nil {
-		t.Fatal("TOPIC_PREFIX with a dot: want an error (stream names cannot hold dots)")
-	}
-}
-
-func TestLoadConfigOutsideRepository(t *testing.T) {
-	t.Parallel()
-	if _, err := loadConfig(env(nil), t.TempDir()); err == nil {
-		t.Fatal("outside the repository: want an error")
-	}
-}
-
-func TestServiceEnv(t *testing.T) {
-	t.Parallel()
-	cfg := config{
-		TopicPrefix: "p_", LogLevel: "debug", ReviewerToken: "rev_x",
-		Environ: []string{"DATABASE_URL=postgres://user-set", "EXTRA=kept", "HTTP_ADDR=:1"},
-	}
-	ports := map[string]int{"ingest": 8080, "review": 8081, "notifier": 18082}
-	get := func(env []string, k string) string {
-		// exec keeps the last value of a duplicate key, so read it that way.
-		v := ""
-		for _, kv := range env {
-			if key, val, _ := strings.Cut(kv, "="); key == k {
-				v = val
-			}
-		}
-		return v
-	}
-	ingest := serviceEnv(cfg, "ingest", "postgres://db/creativesync_ingest", "nats://n:1", ports)
-	for k, want := range map[string]string{
-		"DATABASE_URL": "postgres://db/creativesync_ingest", "NATS_URL": "nats://n:1",
-		"HTTP_ADDR": "127.0.0.1:8080", "TOPIC_PREFIX": "p_", "LOG_LEVEL": "debug",
-		"PUBLIC_BASE_URL": "http://127.0.0.1:8080", "EXTRA": "kept", "NOTIFIER_ALLOW_PRIVATE_TARGETS": "",
-	} {
-		if got := get(ingest, k); got != want {
-			t.Errorf("ingest %s = %q; want %q", k, got, want)
-		}
-	}
-	notifier := serviceEnv(cfg, "notifier", "postgres://db/n", "nats://n:1", ports)
-	if get(notifier, "NOTIFIER_ALLOW_PRIVATE_TARGETS") != "true" || get(notifier, "HTTP_ADDR") != "127.0.0.1:18082" {
-		t.Errorf("notifier env = %v", notifier)
-	}
-	if review := serviceEnv(cfg, "review", "postgres://db/r", "nats://n:1", ports); get(review, "REVIEWER_TOKEN") != "rev_x" {
-		t.Errorf("review REVIEWER_TOKEN = %q; want rev_x", get(review, "REVIEWER_TOKEN"))
-	}
-	if get(notifier, "PUBLIC_BASE_URL") != "" {
-		t.Error("PUBLIC_BASE_URL is ingest's alone")
-	}
-	if !slices.Equal(cfg.Environ, []string{"DATABASE_URL=postgres://user-set", "EXTRA=kept", "HTTP_ADDR=:1"}) {
-		t.Error("serviceEnv modified the shared environment")
-	}
-}
 
 func TestRunRejectsBadUsage(t *testing.T) {
 	t.Parallel()
@@ -155,7 +35,7 @@ func TestRunRejectsBadUsage(t *testing.T) {
 // stackConfig is a config for tests: its own data dir, Postgres from the
 // environment (skipping when none answers, so no test starts a private
 // cluster by accident) and no local NATS, so NATS_URL decides.
-func stackConfig(t *testing.T, natsURL string) config {
+func stackConfig(t *testing.T, natsURL string) stack.Config {
 	t.Helper()
 	admin := pgtest.AdminURL()
 	if err := devstack.PingPostgres(context.Background(), admin, 3*time.Second); err != nil {
@@ -164,7 +44,7 @@ func stackConfig(t *testing.T, natsURL string) config {
 		}
 		t.Skipf("no Postgres at %s (run through `make test`): %v", admin, err)
 	}
-	cfg, err := loadConfig(env(nil), ".")
+	cfg, err := stack.LoadConfig(env(nil), ".")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +74,7 @@ func TestExecStartsEmbeddedNATS(t *testing.T) {
 	cfg := stackConfig(t, unusedNATSURL(t))
 	cfg.Environ = append(cfg.Environ, "STACK_TEST_HELPER=exec")
 	var out bytes.Buffer
-	con := newConsole(&out)
+	con := stack.NewConsole(&out)
 	err := execCommand(context.Background(), cfg, con, []string{os.Args[0], "-test.run=^TestHelperProcess$", "-test.v=false"})
 	var ec exitCodeError
 	if !errors.As(err, &ec) || ec.code != 7 {
@@ -264,7 +144,7 @@ func TestExecReusesAnsweringNATS(t *testing.T) {
 	}
 	cfg := stackConfig(t, url)
 	var out bytes.Buffer
-	err := execCommand(context.Background(), cfg, newConsole(&out), []string{"/bin/sh", "-c", `echo "got $TEST_NATS_URL"`})
+	err := execCommand(context.Background(), cfg, stack.NewConsole(&out), []string{"/bin/sh", "-c", `echo "got $TEST_NATS_URL"`})
 	if err != nil {
 		t.Fatalf("exec: %v\n%s", err, out.String())
 	}
@@ -284,7 +164,7 @@ func TestEnvPrintsExportsForReusedServers(t *testing.T) {
 	}
 	cfg := stackConfig(t, url)
 	var out bytes.Buffer
-	if err := printEnv(context.Background(), cfg, newConsole(&out)); err != nil {
+	if err := printEnv(context.Background(), cfg, stack.NewConsole(&out)); err != nil {
 		t.Fatal(err)
 	}
 	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
@@ -301,7 +181,7 @@ func TestEnvRefusesEmbeddedNATS(t *testing.T) {
 	t.Parallel()
 	cfg := stackConfig(t, unusedNATSURL(t))
 	var out bytes.Buffer
-	if err := printEnv(context.Background(), cfg, newConsole(&out)); err == nil {
+	if err := printEnv(context.Background(), cfg, stack.NewConsole(&out)); err == nil {
 		t.Fatalf("env with only an embedded NATS: want an error, got\n%s", out.String())
 	}
 }

@@ -128,6 +128,9 @@ func StartProc(name, path string, args, env []string, stdout io.Writer, mu *sync
 	return p, nil
 }
 
+// Pid is the process id, for reading its /proc entries.
+func (p *Proc) Pid() int { return p.cmd.Process.Pid }
+
 // Done is closed when the process has exited.
 func (p *Proc) Done() <-chan struct{} { return p.done }
 

@@ -15,9 +15,15 @@ func DatabaseName(service string) string { return "creativesync_" + service }
 // ProvisionDatabases creates one database per service on the server adminURL
 // points at and returns each service's URL.
 func ProvisionDatabases(ctx context.Context, adminURL string, services ...string) (map[string]string, error) {
+	return ProvisionNamedDatabases(ctx, adminURL, DatabaseName, services...)
+}
+
+// ProvisionNamedDatabases is ProvisionDatabases with the databases named by
+// dbName, so a second pipeline (the load benchmark's) can have its own.
+func ProvisionNamedDatabases(ctx context.Context, adminURL string, dbName func(service string) string, services ...string) (map[string]string, error) {
 	urls := make(map[string]string, len(services))
 	for _, svc := range services {
-		name := DatabaseName(svc)
+		name := dbName(svc)
 		if err := pgdb.EnsureDatabase(ctx, adminURL, name); err != nil {
 			return nil, err
 		}

@@ -204,16 +204,6 @@ func ListFromQuery(v url.Values) (creative.ListQuery, error) {
 	return req.query()
 }
 
-// CreativeQuery is GET /creatives/{id}: that creative in any status, in
-// the named account or any of the principal's.
-func CreativeQuery(creativeID, accountID string) (creative.ListQuery, error) {
-	v := url.Values{"creative_ids": {creativeID}, "statuses": {"processing,pending_review,approved,rejected,archived"}}
-	if accountID != "" {
-		v.Set("account_id", accountID)
-	}
-	return ListFromQuery(v)
-}
-
 func list(v url.Values, name string) []string {
 	var out []string
 	for _, s := range v[name] {

@@ -22,6 +22,9 @@ type Outcome struct {
 
 // ErrorBody is the AdCP error branch: errors plus the echoed context.
 type ErrorBody struct {
+	// Status is "failed" in AdCP 2 answers (its operation-level failure);
+	// AdCP 3's error branch has none.
+	Status  string          `json:"status,omitempty"`
 	Errors  []Error         `json:"errors"`
 	Context json.RawMessage `json:"context,omitempty"`
 }
@@ -40,8 +43,16 @@ var statusOf = map[string]int{
 	creative.CodeIdempotencyConflict: http.StatusConflict,
 	creative.CodeIdempotencyExpired:  http.StatusConflict,
 	creative.CodeInvalidState:        http.StatusConflict,
+	creative.CodeAccountAmbiguous:    http.StatusBadRequest,
+	codeV2InActiveDelivery:           http.StatusConflict,
 	creative.CodeRateLimited:         http.StatusTooManyRequests,
 	creative.CodeServiceUnavailable:  http.StatusServiceUnavailable,
+}
+
+// salesAgentStatusOf is where the sales-agent route's statuses differ:
+// its documentation answers every validation problem with 400.
+var salesAgentStatusOf = map[string]int{
+	creative.CodeValidation: http.StatusBadRequest,
 }
 
 // StatusOf returns the HTTP status an error code answers with.
@@ -75,16 +86,56 @@ func Failure(err error, reqContext json.RawMessage) (o Outcome, ours bool) {
 		Recovery: "transient", RetryAfter: 5}}}}, true
 }
 
+// SyncFailure renders a failed sync_creatives in the dialect of AdCP
+// major version major: AdCP 2 gets its own codes and status "failed".
+func SyncFailure(major int, err error, reqContext json.RawMessage) (Outcome, bool) {
+	o, ours := Failure(err, reqContext)
+	if major != 2 {
+		return o, ours
+	}
+	eb, _ := o.Body.(ErrorBody) // Failure always renders an ErrorBody
+	eb.Status, eb.Errors = "failed", v2Errors(eb.Errors)
+	o.Body = eb
+	if creative.AsRejection(err) != nil && len(eb.Errors) > 0 {
+		o.Status = StatusOf(eb.Errors[0].Code)
+	}
+	return o, ours
+}
+
+// SalesAgentFailure renders a failed request on the sales-agent route:
+// AdCP's error shape with that API's codes and statuses (400 for
+// validation, 404 for a format unknown at its agent or an untrusted agent,
+// and for a media buy that is not the caller's).
+func SalesAgentFailure(err error) (Outcome, bool) {
+	o, ours := Failure(err, nil)
+	eb, _ := o.Body.(ErrorBody) // Failure always renders an ErrorBody
+	eb.Errors = salesAgentErrors(eb.Errors)
+	o.Body = eb
+	if creative.AsRejection(err) != nil && len(eb.Errors) > 0 {
+		code := eb.Errors[0].Code
+		if st, ok := salesAgentStatusOf[code]; ok {
+			o.Status = st
+		} else {
+			o.Status = StatusOf(code)
+		}
+	}
+	return o, ours
+}
+
 // Success renders a task's success branch.
 func Success(status int, taskStatus string, body any) Outcome {
 	return Outcome{Status: status, Body: body, Summary: "status: " + taskStatus}
 }
 
-// SyncOutcome renders a sync_creatives response: 202 when submitted.
-func SyncOutcome(r creative.SyncResponse) Outcome {
+// SyncOutcome renders the response to cmd in the dialect of its AdCP major
+// version: 202 when submitted.
+func SyncOutcome(cmd creative.SyncCommand, r creative.SyncResponse) Outcome {
 	st := http.StatusOK
 	if r.Status == "submitted" {
 		st = http.StatusAccepted
+	}
+	if cmd.MajorVersion == 2 {
+		return Success(st, r.Status, v2Sync(cmd, v2Response(r, false)))
 	}
 	return Success(st, r.Status, r)
 }

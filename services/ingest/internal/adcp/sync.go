@@ -45,51 +45,56 @@ func requestHash(raw map[string]json.RawMessage, push *creative.PushConfig) (str
 	return creative.CanonicalHash(m)
 }
 
-// DecodeSync decodes and checks a sync_creatives body. Problems that make
-// the whole request unusable come back as a RequestError; problems of a
-// single creative stay on that creative so lenient mode can report them.
+// DecodeSync decodes and checks a sync_creatives body in the AdCP dialect
+// its adcp_major_version names (3 when absent: the seller assumes its
+// highest major). Problems that make the whole request unusable come back
+// as a RequestError; problems of a single creative stay on that creative so
+// lenient mode can report them. cmd.MajorVersion is set whenever the
+// version could be read, even on error, so the error is rendered in the
+// buyer's dialect.
 func DecodeSync(body []byte) (creative.SyncCommand, error) {
 	raw, err := Object(body)
 	if err != nil {
-		return creative.SyncCommand{}, err
+		return creative.SyncCommand{MajorVersion: 3}, err
 	}
-	return decodeSync(raw, true)
+	return decodeSync(raw, adcp)
 }
 
-// DecodeMediaBuySync decodes the sales-agent route's body: a sync without
-// an account (the media buy names it) whose idempotency_key is optional,
-// because that API predates it.
-func DecodeMediaBuySync(mediaBuyID string, body []byte) (creative.MediaBuySync, error) {
-	raw, err := Object(body)
-	if err != nil {
-		return creative.MediaBuySync{}, err
-	}
-	if _, ok := raw["account"]; ok {
-		return creative.MediaBuySync{}, invalid(creative.CodeInvalidRequest, "account", "this route syncs into the media buy's account; leave account out")
-	}
-	// This shape has no async answer.
-	delete(raw, "push_notification_config")
-	cmd, err := decodeSync(raw, false)
-	return creative.MediaBuySync{MediaBuyID: mediaBuyID, Sync: cmd}, err
-}
+// dialect is the request shape being decoded. The route and
+// adcp_major_version decide it, never the shape of the fields.
+type dialect int
 
-func decodeSync(raw map[string]json.RawMessage, adcpShape bool) (creative.SyncCommand, error) {
+const (
+	adcp       dialect = iota // AdCP 3 or 2 (adcp_major_version) on the AdCP routes
+	salesAgent                // POST /api/v1/media-buys/{id}/creatives
+)
+
+func decodeSync(raw map[string]json.RawMessage, dl dialect) (creative.SyncCommand, error) {
 	d := &fields{raw: raw}
-	cmd := creative.SyncCommand{}
-	major, verr := d.majorVersion()
-	if verr != nil {
-		return cmd, verr
+	cmd := creative.SyncCommand{MajorVersion: 3}
+	if dl == adcp {
+		major, verr := d.majorVersion()
+		if verr != nil {
+			return cmd, verr
+		}
+		cmd.MajorVersion = major
 	}
-	cmd.MajorVersion = major
+	// AdCP 3 requires an idempotency key and an account. AdCP 2 has
+	// neither (a key sent is still honoured with replay semantics; without
+	// an account the credentials' one account is meant), and on the
+	// sales-agent route the media buy names the account.
+	v3 := dl == adcp && cmd.MajorVersion >= 3
 	cmd.Context = d.context()
-	if d.str("idempotency_key", &cmd.IdempotencyKey, adcpShape) && cmd.IdempotencyKey != "" &&
+	if d.str("idempotency_key", &cmd.IdempotencyKey, v3) && cmd.IdempotencyKey != "" &&
 		!idempotencyKeyPattern.MatchString(cmd.IdempotencyKey) {
 		d.bad(creative.CodeInvalidRequest, "idempotency_key",
 			"idempotency_key must be 16-255 characters of A-Z a-z 0-9 _ . : - (use a fresh UUID per request)")
 	}
-	if adcpShape {
+	if dl == adcp {
 		if v, ok := d.has("account"); !ok {
-			d.bad(creative.CodeInvalidRequest, "account", "account is required: {account_id} or {brand, operator}")
+			if v3 {
+				d.bad(creative.CodeInvalidRequest, "account", "account is required: {account_id} or {brand, operator}")
+			}
 		} else if ref, e := DecodeAccountRef(v, "account"); e != nil {
 			d.errs = append(d.errs, *e)
 		} else {
@@ -108,7 +113,7 @@ func decodeSync(raw map[string]json.RawMessage, adcpShape bool) (creative.SyncCo
 			d.bad(creative.CodeValidation, "validation_mode", `validation_mode must be "strict" or "lenient"`)
 		}
 	}
-	if _, ok := d.has("creative_ids"); ok {
+	if _, ok := d.has("creative_ids"); ok && dl == adcp {
 		d.strings("creative_ids", &cmd.CreativeIDs)
 		if len(cmd.CreativeIDs) == 0 || len(cmd.CreativeIDs) > creative.MaxCreativesPerSync {
 			d.bad(creative.CodeValidation, "creative_ids", fmt.Sprintf("creative_ids must list 1 to %d ids", creative.MaxCreativesPerSync))
@@ -126,12 +131,14 @@ func decodeSync(raw map[string]json.RawMessage, adcpShape bool) (creative.SyncCo
 			cmd.Push = pc
 		}
 	}
-	if v, ok := raw["creatives"]; !ok {
-		d.bad(creative.CodeInvalidRequest, "creatives", fmt.Sprintf("creatives is required (1 to %d creatives)", creative.MaxCreativesPerSync))
-	} else {
+	if v, ok := raw["creatives"]; ok && (dl == adcp || !isNull(v)) {
 		cmd.Creatives = decodeCreatives(d, v)
+	} else if dl == adcp {
+		d.bad(creative.CodeInvalidRequest, "creatives", fmt.Sprintf("creatives is required (1 to %d creatives)", creative.MaxCreativesPerSync))
 	}
-	if v, ok := d.has("assignments"); ok {
+	// The sales-agent route's creative_ids and assignments mean other
+	// things; DecodeSalesAgentSync reads them.
+	if v, ok := d.has("assignments"); ok && dl == adcp {
 		as, aerrs := decodeAssignments(v, cmd.MajorVersion)
 		d.errs = append(d.errs, aerrs...)
 		cmd.Assignments = as

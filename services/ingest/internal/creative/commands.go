@@ -62,6 +62,9 @@ type SyncCommand struct {
 	Lenient       bool
 	Push          *PushConfig
 	Context       json.RawMessage
+	// KeepIDs are creatives delete_missing spares besides the sync's own:
+	// the sales-agent route's creative_ids, "the canonical set".
+	KeepIDs []string
 }
 
 // Input is one item of creatives[], decoded enough to route it; Body keeps
@@ -77,6 +80,13 @@ type Input struct {
 	// ContentHash is the canonical hash of Body, computed while decoding.
 	ContentHash string
 	Errors      []Error // structural problems found while decoding
+	// AssetsFor, when set, builds the assets from a payload that is not
+	// keyed by the format's asset ids (the sales-agent route's flat
+	// {url, width, height} or {vast_url, duration_seconds}): only the
+	// resolved format says which slot each value fills, and the domain
+	// resolves formats. The wire layer that decoded the payload supplies
+	// the mapping, so the domain never learns that dialect.
+	AssetsFor func(Format) (map[string]json.RawMessage, []Error)
 }
 
 // MediaBuySync is the sales-agent route's request: a sync into the media
@@ -85,6 +95,10 @@ type Input struct {
 type MediaBuySync struct {
 	MediaBuyID string
 	Sync       SyncCommand
+	// Assign maps media buy ids to the creatives of this sync to assign to
+	// every package of that buy (the route's assignments map); nil means
+	// every creative to the route's media buy.
+	Assign map[string][]string
 }
 
 // ListQuery is a resolved list_creatives request.

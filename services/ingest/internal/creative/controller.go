@@ -127,7 +127,7 @@ func (s *Service) Catalog(ctx context.Context, a Account) (*Registry, error) {
 	if len(formats) == 0 {
 		return s.registry, nil
 	}
-	return NewRegistry(formats, s.registry.AgentURLs()), nil
+	return NewRegistry(formats, s.registry.AgentURLs()).withAgents(s.registry.outside), nil
 }
 
 // FormatFixture is a seed_creative_format request: a partial AdCP format

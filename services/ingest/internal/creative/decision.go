@@ -46,6 +46,8 @@ func (s *Service) ApplyDecisions(ctx context.Context, ds []DecisionInput) error 
 	return s.store.InTx(ctx, func(tx Tx) error {
 		touched := map[string]string{} // task id → correlation id
 		var tasks []string
+		jobsTouched := map[string]string{} // job id → correlation id
+		var jobs []string
 		for _, in := range ds {
 			d := in.Decision
 			status := StatusRejected
@@ -76,6 +78,17 @@ func (s *Service) ApplyDecisions(ctx context.Context, ds []DecisionInput) error 
 				}
 				touched[id] = in.CorrelationID
 			}
+			// The Drive creative_sync job files waiting on this revision.
+			jobIDs, err := tx.DecideJobFiles(ctx, d.AccountID, d.CreativeID, d.Revision, status)
+			if err != nil {
+				return err
+			}
+			for _, id := range jobIDs {
+				if _, seen := jobsTouched[id]; !seen {
+					jobs = append(jobs, id)
+				}
+				jobsTouched[id] = in.CorrelationID
+			}
 		}
 		// In id order, so that two batches lock the tasks they share in the
 		// same order.
@@ -85,11 +98,32 @@ func (s *Service) ApplyDecisions(ctx context.Context, ds []DecisionInput) error 
 				return err
 			}
 		}
-		return nil
+		// Then the jobs, likewise once each and in id order: advancing one
+		// per decision would lock the jobs of a batch in creative order,
+		// and two batches whose creatives interleave across two jobs would
+		// deadlock.
+		slices.Sort(jobs)
+		return s.advanceJobs(ctx, tx, jobs, jobsTouched)
 	})
 }
 
-// settleTasks settles d's task items and completes the tasks it finished.
+// advanceJobs locks each job of ids in turn and advances it, its webhook
+// carrying corr[id].
+func (s *Service) advanceJobs(ctx context.Context, tx Tx, ids []string, corr map[string]string) error {
+	for _, id := range ids {
+		job, files, err := tx.JobForUpdate(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := s.advanceJob(ctx, tx, job, files, corr[id]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// settleTasks settles d's task items and job files and completes the tasks
+// and jobs it finished.
 func (s *Service) settleTasks(ctx context.Context, tx Tx, d events.Decision, status string, now time.Time, correlationID string) error {
 	ids, err := s.settleItems(ctx, tx, d, status)
 	if err != nil {
@@ -105,7 +139,7 @@ func (s *Service) settleTasks(ctx context.Context, tx Tx, d events.Decision, sta
 			return err
 		}
 	}
-	return nil
+	return s.settleJobFiles(ctx, tx, d.AccountID, d.CreativeID, d.Revision, status, correlationID)
 }
 
 // settleItems records decision d (status approved or rejected) on every task
@@ -153,7 +187,7 @@ func (s *Service) completeIfDone(ctx context.Context, tx Tx, taskID string, now 
 	for i, it := range items {
 		outcomes[i] = it.Outcome
 	}
-	result, err := json.Marshal(SyncResponse{Status: "completed", Creatives: &outcomes, Context: t.Context})
+	result, err := s.encodeResult(t.MajorVersion, SyncResponse{Status: "completed", Creatives: &outcomes, Context: t.Context})
 	if err != nil {
 		return fmt.Errorf("encoding the result of task %s: %w", t.ID, err)
 	}

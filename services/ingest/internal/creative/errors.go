@@ -15,6 +15,8 @@ const (
 	CodeValidation          = "VALIDATION_ERROR"
 	CodeAuthRequired        = "AUTH_REQUIRED"
 	CodeAccountNotFound     = "ACCOUNT_NOT_FOUND"
+	CodeAccountAmbiguous    = "ACCOUNT_AMBIGUOUS"
+	CodeCreativeRejected    = "CREATIVE_REJECTED"
 	CodeAccountSuspended    = "ACCOUNT_SUSPENDED"
 	CodeUnsupportedFeature  = "UNSUPPORTED_FEATURE"
 	CodePackageNotFound     = "PACKAGE_NOT_FOUND"

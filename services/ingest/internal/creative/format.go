@@ -67,6 +67,20 @@ func ParseFormat(def json.RawMessage) (Format, error) {
 	return Format{ID: f.FormatID.ID, Definition: def, Name: f.Name, Type: f.Type, Assets: f.Assets}, nil
 }
 
+// Slots returns f's individual asset slots in the format's order.
+func (f Format) Slots() []FormatAsset {
+	out := make([]FormatAsset, 0, len(f.Assets))
+	for _, a := range f.Assets {
+		if a.AssetID != "" {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// Slot returns the slot of f with the given asset id.
+func (f Format) Slot(id string) (FormatAsset, bool) { return f.asset(id) }
+
 // asset returns the slot of f with the given asset id.
 func (f Format) asset(id string) (FormatAsset, bool) {
 	for _, a := range f.Assets {
@@ -82,6 +96,9 @@ type Registry struct {
 	formats   map[string]Format
 	ordered   []Format
 	agentURLs []string // canonical
+	// outside are the trusted outside creative agents' formats, shared
+	// by every catalog (nil: none trusted).
+	outside *AgentFormats
 }
 
 // NewRegistry builds a registry of formats served by the given agent URLs.
@@ -101,6 +118,27 @@ func NewRegistry(formats []Format, agentURLs []string) *Registry {
 func (r *Registry) Lookup(id string) (Format, bool) {
 	f, ok := r.formats[id]
 	return f, ok
+}
+
+// withAgents returns r also resolving the trusted outside agents' formats.
+func (r *Registry) withAgents(a *AgentFormats) *Registry {
+	r.outside = a
+	return r
+}
+
+// Resolve returns the format fid names: one of ours, or one a trusted
+// outside creative agent serves.
+func (r *Registry) Resolve(fid FormatID) (Format, bool) {
+	if r.Serves(fid.AgentURL) {
+		return r.Lookup(fid.ID)
+	}
+	return r.outside.Lookup(fid.AgentURL, fid.ID)
+}
+
+// Trusts reports whether formats of agentURL are accepted: ours or a
+// trusted outside creative agent's.
+func (r *Registry) Trusts(agentURL string) bool {
+	return r.Serves(agentURL) || r.outside.Trusts(agentURL)
 }
 
 // Serves reports whether agentURL is one of ours.
@@ -364,10 +402,18 @@ func (f Format) snapshot() *events.FormatSnapshot {
 
 // FormatsResponse is list_creative_formats' response.
 type FormatsResponse struct {
-	Formats    []json.RawMessage `json:"formats"`
-	Pagination Pagination        `json:"pagination"`
-	Status     string            `json:"status"`
-	Context    json.RawMessage   `json:"context,omitempty"`
+	Formats []json.RawMessage `json:"formats"`
+	// CreativeAgents points buyers at the trusted outside creative agents,
+	// whose formats this seller accepts but does not list as its own.
+	CreativeAgents []CreativeAgentRef `json:"creative_agents,omitempty"`
+	Pagination     Pagination         `json:"pagination"`
+	Status         string             `json:"status"`
+	Context        json.RawMessage    `json:"context,omitempty"`
+}
+
+// CreativeAgentRef is an item of list_creative_formats' creative_agents.
+type CreativeAgentRef struct {
+	AgentURL string `json:"agent_url"`
 }
 
 // formatsCursor is the opaque list_creative_formats cursor: the id of the
@@ -439,6 +485,9 @@ func (s *Service) ListFormats(ctx context.Context, p *Principal, q FormatsQuery)
 		Pagination: Pagination{HasMore: end < len(matched), TotalCount: len(matched)}}
 	for _, f := range matched[start:end] {
 		resp.Formats = append(resp.Formats, f.Definition)
+	}
+	for _, u := range catalog.outside.URLs() {
+		resp.CreativeAgents = append(resp.CreativeAgents, CreativeAgentRef{AgentURL: u})
 	}
 	if resp.Pagination.HasMore {
 		// Marshalling a struct of one string cannot fail.

@@ -176,3 +176,25 @@ func listed(c Creative, withAssignments bool) ListedCreative {
 	}
 	return l
 }
+
+// GetCreative returns one creative of p's in any status, from the account
+// ref names or, without one, whichever of p's accounts holds it.
+func (s *Service) GetCreative(ctx context.Context, p Principal, creativeID string, ref *AccountRef) (ListedCreative, error) {
+	q := ListQuery{CreativeIDs: []string{creativeID}, Statuses: slices.Clone(validStatuses), IncludeArchived: true,
+		IncludeAssignments: true, SortDesc: true, Limit: 2}
+	if ref != nil {
+		q.Accounts = []AccountRef{*ref}
+	}
+	resp, err := s.List(ctx, p, q)
+	if err != nil {
+		return ListedCreative{}, err
+	}
+	switch len(resp.Creatives) {
+	case 0:
+		return ListedCreative{}, Reject(CodeCreativeNotFound, "creative_id", "no such creative")
+	case 1:
+		return resp.Creatives[0], nil
+	default:
+		return ListedCreative{}, Reject(CodeInvalidRequest, "account_id", "this creative_id exists in several of your accounts; pass account_id")
+	}
+}

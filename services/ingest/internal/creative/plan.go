@@ -163,6 +163,9 @@ func (pl *planner) deleteMissing() {
 	for _, in := range pl.cmd.Creatives {
 		inSync[in.CreativeID] = true
 	}
+	for _, id := range pl.cmd.KeepIDs {
+		inSync[id] = true
+	}
 	for _, id := range sortedKeys(pl.st.Library) {
 		if inSync[id] {
 			continue
@@ -202,7 +205,7 @@ func (pl *planner) finish() SyncPlan {
 	taskID := pl.env.NewID("task_")
 	now := pl.env.Now
 	plan.Writes.Task = &Task{ID: taskID, PrincipalID: pl.p.ID, AccountID: pl.acct.ID, Type: "sync_creatives", Status: "submitted",
-		Context: pl.cmd.Context, Push: pl.cmd.Push, CreatedAt: now, UpdatedAt: now}
+		Context: pl.cmd.Context, Push: pl.cmd.Push, CreatedAt: now, UpdatedAt: now, MajorVersion: pl.cmd.MajorVersion}
 	plan.Writes.TaskItems = make([]TaskItem, len(pl.results))
 	for j, r := range pl.results {
 		rev, wait := pl.waiting[j]
@@ -275,7 +278,7 @@ func syncedEvent(p Principal, catalog *Registry, c Creative, action string, env 
 		Tags:        c.Tags,
 		Provenance:  c.Body["provenance"],
 	}
-	if f, ok := catalog.Lookup(c.FormatID.ID); ok {
+	if f, ok := catalog.Resolve(c.FormatID); ok {
 		ev.Format = f.snapshot()
 	}
 	return ev

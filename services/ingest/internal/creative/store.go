@@ -14,6 +14,9 @@ type Store interface {
 	PrincipalByKeyHash(ctx context.Context, keyHash string) (Principal, error)
 	AccountByID(ctx context.Context, principalID, accountID string) (Account, error)
 	AccountByNaturalKey(ctx context.Context, principalID, brandDomain, operator string, sandbox bool) (Account, error)
+	// ProductionAccounts returns at most two non-sandbox accounts of the
+	// principal (AdCP 2 requests name no account).
+	ProductionAccounts(ctx context.Context, principalID string) ([]Account, error)
 	// MediaBuyPackages returns the account of a media buy the principal
 	// owns and its package ids (ErrNotFound otherwise).
 	MediaBuyPackages(ctx context.Context, principalID, mediaBuyID string) (accountID string, packageIDs []string, err error)
@@ -21,6 +24,8 @@ type Store interface {
 	ListCreatives(ctx context.Context, q ListQuery) (ListPage, error)
 	Task(ctx context.Context, principalID, taskID string) (Task, error)
 	InTx(ctx context.Context, fn func(Tx) error) error
+	// Job returns a creative_sync job and its files by position.
+	Job(ctx context.Context, jobID string) (Job, []JobFile, error)
 	SandboxFormats(ctx context.Context, principalID string) ([]Format, error)
 	AddSandboxFormat(ctx context.Context, principalID string, f Format, limit int) (existing json.RawMessage, err error)
 }
@@ -53,6 +58,18 @@ type Tx interface {
 	TaskForUpdate(ctx context.Context, taskID string) (Task, []TaskItem, error)
 	CompleteTask(ctx context.Context, t Task) error
 	Publish(ctx context.Context, evs ...events.Event) error
+
+	// creative_sync jobs.
+	JobByIdempotencyKey(ctx context.Context, principalID, key string) (Job, []JobFile, error)
+	CreateJob(ctx context.Context, j Job, files []JobFile) error
+	// JobForUpdate locks a job and returns it with its files by position.
+	JobForUpdate(ctx context.Context, jobID string) (Job, []JobFile, error)
+	SaveJobFile(ctx context.Context, f JobFile) error
+	AddJobFiles(ctx context.Context, files []JobFile) error
+	UpdateJob(ctx context.Context, j Job) error
+	// DecideJobFiles marks the files waiting on a creative revision decided
+	// with status and returns their jobs' ids.
+	DecideJobFiles(ctx context.Context, accountID, creativeID string, revision int64, status string) ([]string, error)
 }
 
 // IdempotencyRecord remembers a mutating request's hash and its response.
@@ -79,6 +96,9 @@ type Task struct {
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 	CompletedAt *time.Time
+	// MajorVersion is the AdCP major of the request that started the
+	// task; the result is written in its shape (Options.EncodeResult).
+	MajorVersion int
 }
 
 // TaskItem is one creative of a task; the task completes when every item

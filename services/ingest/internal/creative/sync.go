@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -49,6 +50,15 @@ type Options struct {
 	IdempotencyTTL time.Duration
 	// AgentURLs are the format agent URLs this seller is authoritative for.
 	AgentURLs []string
+	// Agents are the trusted outside creative agents' formats (nil: none).
+	Agents *AgentFormats
+	// EncodeResult writes a completed task's result in the shape of the
+	// AdCP major version that started it; the wire layer provides it
+	// (adcp.EncodeTaskResult), because a task completes in a message
+	// handler, not in a request. Nil encodes the AdCP 3 shape.
+	EncodeResult func(major int, r SyncResponse) (json.RawMessage, error)
+	// Jobs configures Drive creative_sync jobs (off without a source).
+	Jobs JobOptions
 }
 
 // Service runs the creative library's use cases.
@@ -56,7 +66,17 @@ type Service struct {
 	store    Store
 	registry *Registry
 	ttl      time.Duration
+	jobs     JobOptions
 	now      func() time.Time
+	encode   func(major int, r SyncResponse) (json.RawMessage, error)
+}
+
+// encodeResult writes a task's final result for AdCP major version major.
+func (s *Service) encodeResult(major int, r SyncResponse) (json.RawMessage, error) {
+	if s.encode != nil {
+		return s.encode(major, r)
+	}
+	return json.Marshal(r)
 }
 
 // NewService loads the format registry and returns the service.
@@ -71,11 +91,14 @@ func NewService(ctx context.Context, store Store, opts Options) (*Service, error
 	if opts.IdempotencyTTL <= 0 {
 		opts.IdempotencyTTL = 24 * time.Hour
 	}
+	opts.Jobs.defaults()
 	return &Service{
 		store:    store,
-		registry: NewRegistry(formats, opts.AgentURLs),
+		registry: NewRegistry(formats, opts.AgentURLs).withAgents(opts.Agents),
 		ttl:      opts.IdempotencyTTL,
+		jobs:     opts.Jobs,
 		now:      func() time.Time { return time.Now().UTC() },
+		encode:   opts.EncodeResult,
 	}, nil
 }
 
@@ -138,11 +161,33 @@ func newEventID() string { return uuid.NewString() }
 
 // Sync runs sync_creatives for principal p.
 func (s *Service) Sync(ctx context.Context, p Principal, cmd SyncCommand, correlationID string) (SyncResponse, error) {
-	acct, err := s.ResolveAccount(ctx, p, cmd.Account)
+	acct, err := s.accountOf(ctx, p, cmd.Account)
 	if err != nil {
 		return SyncResponse{}, err
 	}
 	return s.syncInto(ctx, p, acct, cmd, correlationID)
+}
+
+// accountOf resolves ref, or, when it is empty (AdCP 2 has no account
+// field: the credentials owned the library), the principal's one
+// production account.
+func (s *Service) accountOf(ctx context.Context, p Principal, ref AccountRef) (Account, error) {
+	if !ref.IsZero() {
+		return s.ResolveAccount(ctx, p, ref)
+	}
+	accts, err := s.store.ProductionAccounts(ctx, p.ID)
+	if err != nil {
+		return Account{}, err
+	}
+	switch len(accts) {
+	case 0:
+		return Account{}, Reject(CodeAccountNotFound, "account", "this API key has no account to sync into")
+	case 1:
+		return s.ResolveAccount(ctx, p, AccountRef{AccountID: accts[0].ID})
+	default:
+		return Account{}, Reject(CodeAccountAmbiguous, "account",
+			"this API key has several accounts; name one with account: {account_id}")
+	}
 }
 
 // syncInto runs a sync on a resolved account.
@@ -151,21 +196,10 @@ func (s *Service) syncInto(ctx context.Context, p Principal, acct Account, cmd S
 	if err != nil {
 		return SyncResponse{}, err
 	}
+	cmd.Creatives = resolveAssets(catalog, cmd.Creatives)
 	results, ok, invalid := validateInputs(catalog, cmd)
 	if !cmd.Lenient && len(invalid) > 0 {
 		return SyncResponse{}, RejectAll(invalid)
-	}
-	ids := make([]string, 0, len(cmd.Creatives))
-	for i, in := range cmd.Creatives {
-		if ok[i] {
-			ids = append(ids, in.CreativeID)
-		}
-	}
-	var pkgIDs []string
-	for _, a := range cmd.Assignments {
-		if !slices.Contains(pkgIDs, a.PackageID) {
-			pkgIDs = append(pkgIDs, a.PackageID)
-		}
 	}
 	protect := cmd.IdempotencyKey != "" && !cmd.DryRun
 	var resp SyncResponse
@@ -187,18 +221,8 @@ func (s *Service) syncInto(ctx context.Context, p Principal, acct Account, cmd S
 				return err
 			}
 		}
-		st, err := tx.LoadSyncState(ctx, acct.ID, ids, cmd.DeleteMissing, pkgIDs)
+		plan, err := s.planAndCommit(ctx, tx, p, acct, catalog, cmd, results, ok, now, correlationID)
 		if err != nil {
-			return err
-		}
-		plan := planSync(p, acct, catalog, cmd, slices.Clone(results), ok, st, planEnv{
-			Now: now, NewID: newID, NewEventID: newEventID, CorrelationID: correlationID})
-		// Strict mode applies nothing when any creative is held by active
-		// delivery; the transaction rolls back.
-		if !cmd.Lenient && len(plan.Blocked) > 0 {
-			return RejectAll(plan.Blocked)
-		}
-		if err := tx.CommitSync(ctx, plan.Writes); err != nil {
 			return err
 		}
 		resp = plan.Response
@@ -217,6 +241,39 @@ func (s *Service) syncInto(ctx context.Context, p Principal, acct Account, cmd S
 	resp.Sandbox = acct.Sandbox
 	resp.Context = cmd.Context
 	return resp, nil
+}
+
+// planAndCommit reads the state cmd touches, plans it and commits the
+// plan inside tx. results and ok come from validateInputs.
+func (s *Service) planAndCommit(ctx context.Context, tx Tx, p Principal, acct Account, catalog *Registry, cmd SyncCommand,
+	results []SyncResult, ok []bool, now time.Time, correlationID string) (SyncPlan, error) {
+	ids := make([]string, 0, len(cmd.Creatives))
+	for i, in := range cmd.Creatives {
+		if ok[i] {
+			ids = append(ids, in.CreativeID)
+		}
+	}
+	var pkgIDs []string
+	for _, a := range cmd.Assignments {
+		if !slices.Contains(pkgIDs, a.PackageID) {
+			pkgIDs = append(pkgIDs, a.PackageID)
+		}
+	}
+	st, err := tx.LoadSyncState(ctx, acct.ID, ids, cmd.DeleteMissing, pkgIDs)
+	if err != nil {
+		return SyncPlan{}, err
+	}
+	plan := planSync(p, acct, catalog, cmd, slices.Clone(results), ok, st, planEnv{
+		Now: now, NewID: newID, NewEventID: newEventID, CorrelationID: correlationID})
+	// Strict mode applies nothing when any creative is held by active
+	// delivery; the transaction rolls back.
+	if !cmd.Lenient && len(plan.Blocked) > 0 {
+		return SyncPlan{}, RejectAll(plan.Blocked)
+	}
+	if err := tx.CommitSync(ctx, plan.Writes); err != nil {
+		return SyncPlan{}, err
+	}
+	return plan, nil
 }
 
 // validateInputs checks every creative of cmd against scoping and the
@@ -252,6 +309,43 @@ func validateInputs(catalog *Registry, cmd SyncCommand) (results []SyncResult, o
 	return results, ok, invalid
 }
 
+// resolveAssets builds the assets of every creative whose dialect sends
+// them in another shape (Input.AssetsFor) from its resolved format, and
+// stores and hashes the result as if the buyer had sent it keyed by asset
+// id: the library, review and list_creatives see one shape, and the same
+// creative sent in either dialect is unchanged, not updated. Creatives
+// whose format does not resolve are left for validateFormat to report.
+func resolveAssets(catalog *Registry, ins []Input) []Input {
+	out := slices.Clone(ins)
+	for i := range out {
+		in := &out[i]
+		if in.AssetsFor == nil || len(in.Errors) > 0 {
+			continue
+		}
+		f, ok := catalog.Resolve(in.FormatID)
+		if !ok {
+			continue
+		}
+		assets, errs := in.AssetsFor(f)
+		if len(errs) > 0 {
+			in.Errors = errs
+			continue
+		}
+		encoded, err := json.Marshal(assets)
+		if err == nil {
+			body := maps.Clone(in.Body)
+			body["assets"] = encoded
+			in.Body, in.Assets = body, assets
+			in.ContentHash, err = CanonicalHash(body)
+		}
+		if err != nil {
+			in.Errors = []Error{{Code: CodeValidation, Field: fmt.Sprintf("creatives[%d].assets", in.Index),
+				Message: "assets cannot be encoded: " + err.Error()}}
+		}
+	}
+	return out
+}
+
 // idempotencySkew tolerates clock differences at the TTL boundary.
 const idempotencySkew = 60 * time.Second
 
@@ -277,16 +371,17 @@ func (s *Service) replay(prior IdempotencyRecord, reqHash string, now time.Time)
 
 func validateFormat(catalog *Registry, in Input) []Error {
 	path := fmt.Sprintf("creatives[%d]", in.Index)
-	if !catalog.Serves(in.FormatID.AgentURL) {
+	if !catalog.Trusts(in.FormatID.AgentURL) {
 		return []Error{{Code: CodeUnsupportedFeature, Field: path + ".format_id.agent_url",
-			Message:    fmt.Sprintf("format agent %s is not served by this seller", in.FormatID.AgentURL),
-			Suggestion: "use a format_id from list_creative_formats (agent_url " + strings.Join(catalog.AgentURLs(), ", ") + ")"}}
+			Message: fmt.Sprintf("format agent %s is not served or trusted by this seller", in.FormatID.AgentURL),
+			Suggestion: "use a format_id from list_creative_formats (agent_url " +
+				strings.Join(slices.Concat(catalog.AgentURLs(), catalog.outside.URLs()), ", ") + ")"}}
 	}
-	f, ok := catalog.Lookup(in.FormatID.ID)
+	f, ok := catalog.Resolve(in.FormatID)
 	if !ok {
 		return []Error{{Code: CodeUnsupportedFeature, Field: path + ".format_id.id",
-			Message:    fmt.Sprintf("format %q is not supported", in.FormatID.ID),
-			Suggestion: "call list_creative_formats for the supported format ids"}}
+			Message:    fmt.Sprintf("format %q is not known at agent %s", in.FormatID.ID, in.FormatID.AgentURL),
+			Suggestion: "call list_creative_formats of that agent for its format ids"}}
 	}
 	return validateAssets(path, in.FormatID, f, in.Assets)
 }

@@ -20,6 +20,10 @@ type Config struct {
 	MaxBodyBytes int64
 	// Version is reported by MCP's initialize.
 	Version string
+	// Jobs are the creative_sync intake rules.
+	Jobs adcp.JobRules
+	// Assets serves GET /assets/{key} (nil: not mounted).
+	Assets http.Handler
 }
 
 // API holds the handlers.
@@ -49,19 +53,29 @@ func (a *API) fail(ctx context.Context, err error, reqContext json.RawMessage) a
 	return o
 }
 
+// logged passes on a rendered failure, logging err when it is ours.
+func (a *API) logged(ctx context.Context, err error) func(adcp.Outcome, bool) adcp.Outcome {
+	return func(o adcp.Outcome, ours bool) adcp.Outcome {
+		if ours {
+			a.log.ErrorContext(ctx, "request failed", "err", err)
+		}
+		return o
+	}
+}
+
 // The task functions below are shared by REST and MCP: each takes the raw
 // AdCP request body and returns the rendered outcome.
 
 func (a *API) syncCreatives(ctx context.Context, p creative.Principal, body []byte) adcp.Outcome {
 	cmd, err := adcp.DecodeSync(body)
 	if err != nil {
-		return a.fail(ctx, err, adcp.ContextOf(body))
+		return a.logged(ctx, err)(adcp.SyncFailure(cmd.MajorVersion, err, adcp.ContextOf(body)))
 	}
 	resp, err := a.svc.Sync(ctx, p, cmd, logging.CorrelationID(ctx))
 	if err != nil {
-		return a.fail(ctx, err, cmd.Context)
+		return a.logged(ctx, err)(adcp.SyncFailure(cmd.MajorVersion, err, cmd.Context))
 	}
-	return adcp.SyncOutcome(resp)
+	return adcp.SyncOutcome(cmd, resp)
 }
 
 func (a *API) listCreatives(ctx context.Context, p creative.Principal, body []byte) adcp.Outcome {

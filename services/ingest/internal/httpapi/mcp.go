@@ -188,6 +188,19 @@ func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
 	return l >= h.min && h.Handler.Enabled(ctx, l)
 }
 
+// knownToolNameWarning is what the SDK logs, as an error, for AdCP's
+// tasks/get: its naming rule (SEP-986) has no "/", but it registers and
+// serves the tool anyway, and AdCP 3.0 clients call it by that name. An
+// ERROR at every start would teach operators to ignore errors.
+const knownToolNameWarning = `AddTool: invalid tool name "tasks/get"`
+
+func (h minLevel) Handle(ctx context.Context, r slog.Record) error {
+	if strings.HasPrefix(r.Message, knownToolNameWarning) {
+		return nil
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
 func (h minLevel) WithAttrs(attrs []slog.Attr) slog.Handler {
 	return minLevel{h.Handler.WithAttrs(attrs), h.min}
 }

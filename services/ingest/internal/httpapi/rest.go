@@ -70,25 +70,16 @@ func (a *API) handleListGet(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) handleGetCreative(w http.ResponseWriter, r *http.Request) {
-	q, err := adcp.CreativeQuery(r.PathValue("creative_id"), r.URL.Query().Get("account_id"))
+	var ref *creative.AccountRef
+	if id := r.URL.Query().Get("account_id"); id != "" {
+		ref = &creative.AccountRef{AccountID: id}
+	}
+	c, err := a.svc.GetCreative(r.Context(), mustPrincipal(r), r.PathValue("creative_id"), ref)
 	if err != nil {
 		a.write(w, r, a.fail(r.Context(), err, nil))
 		return
 	}
-	resp, err := a.svc.List(r.Context(), mustPrincipal(r), q)
-	if err != nil {
-		a.write(w, r, a.fail(r.Context(), err, nil))
-		return
-	}
-	switch len(resp.Creatives) {
-	case 0:
-		a.writeError(w, r, http.StatusNotFound, adcp.Error{Code: creative.CodeCreativeNotFound, Message: "no such creative"})
-	case 1:
-		a.writeJSON(w, r, http.StatusOK, resp.Creatives[0])
-	default:
-		a.writeError(w, r, http.StatusConflict, adcp.Error{Code: creative.CodeInvalidRequest, Field: "account_id",
-			Message: "this creative_id exists in several of your accounts; pass account_id"})
-	}
+	a.writeJSON(w, r, http.StatusOK, c)
 }
 
 func (a *API) handleGetTask(w http.ResponseWriter, r *http.Request) {
@@ -116,14 +107,14 @@ func (a *API) handleMediaBuyCreatives(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	cmd, err := adcp.DecodeMediaBuySync(r.PathValue("media_buy_id"), body)
+	cmd, err := adcp.DecodeSalesAgentSync(r.PathValue("media_buy_id"), body)
 	if err != nil {
-		a.write(w, r, a.fail(r.Context(), err, nil))
+		a.write(w, r, a.logged(r.Context(), err)(adcp.SalesAgentFailure(err)))
 		return
 	}
 	resp, err := a.svc.SyncMediaBuy(r.Context(), mustPrincipal(r), cmd, logging.CorrelationID(r.Context()))
 	if err != nil {
-		a.write(w, r, a.fail(r.Context(), err, nil))
+		a.write(w, r, a.logged(r.Context(), err)(adcp.SalesAgentFailure(err)))
 		return
 	}
 	a.writeJSON(w, r, http.StatusOK, adcp.SalesAgent(resp))

@@ -19,6 +19,10 @@ import (
 type Decider interface {
 	ApplyDecision(ctx context.Context, d events.Decision, approved bool, correlationID string) error
 	ApplyDecisions(ctx context.Context, ds []creative.DecisionInput) error
+	// ProcessJobFile does one file of a Drive creative_sync job.
+	ProcessJobFile(ctx context.Context, jobID string, position int, correlationID string) error
+	// JobsEnabled says whether this replica can process job files.
+	JobsEnabled() bool
 }
 
 // Group commit of decisions: approvals and rejections wait in one batch
@@ -80,7 +84,31 @@ func (h *Handlers) Register(r *broker.Router) error {
 	if err := r.HandleWith("on_creative_approved", (&events.CreativeApprovedV1{}).EventName(), opts, h.OnCreativeApproved); err != nil {
 		return err
 	}
-	return r.HandleWith("on_creative_rejected", (&events.CreativeRejectedV1{}).EventName(), opts, h.OnCreativeRejected)
+	if err := r.HandleWith("on_creative_rejected", (&events.CreativeRejectedV1{}).EventName(), opts, h.OnCreativeRejected); err != nil {
+		return err
+	}
+	if !h.decider.JobsEnabled() {
+		// Without a Drive source the work would only be retried; replicas
+		// that have one take it.
+		return nil
+	}
+	return r.Handle("on_creative_sync_file_requested", (&events.CreativeSyncFileRequestedV1{}).EventName(), h.OnCreativeSyncFileRequested)
+}
+
+// OnCreativeSyncFileRequested processes one file of a creative_sync job.
+func (h *Handlers) OnCreativeSyncFileRequested(msg *message.Message) error {
+	var ev events.CreativeSyncFileRequestedV1
+	if err := broker.Decode(msg, &ev); err != nil {
+		return err
+	}
+	if ev.JobID == "" || ev.Position < 0 {
+		return apperr.Permanent(fmt.Errorf("job file event %s lacks job or position", ev.EventID))
+	}
+	corr := broker.CorrelationID(msg.Context())
+	if corr == "" {
+		corr = ev.CorrelationID
+	}
+	return h.decider.ProcessJobFile(msg.Context(), ev.JobID, ev.Position, corr)
 }
 
 // OnCreativeApproved applies an approval.

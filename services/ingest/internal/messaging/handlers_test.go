@@ -31,6 +31,10 @@ func (d *decider) ApplyDecisions(_ context.Context, ds []creative.DecisionInput)
 	return d.batchErr
 }
 
+func (d *decider) ProcessJobFile(context.Context, string, int, string) error { return nil }
+
+func (d *decider) JobsEnabled() bool { return false }
+
 func approved(t *testing.T, creativeID string, rev int64) *events.CreativeApprovedV1 {
 	t.Helper()
 	return &events.CreativeApprovedV1{Header: events.Header{EventID: "ev-" + creativeID, CorrelationID: "corr"},

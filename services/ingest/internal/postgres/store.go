@@ -109,6 +109,24 @@ func (s *Store) AccountByNaturalKey(ctx context.Context, principalID, brand, ope
 	return r.domain(), notFound(err)
 }
 
+const productionAccounts = `
+SELECT account_id, principal_id, name, brand_domain, operator, sandbox, status
+FROM accounts WHERE principal_id = $1 AND NOT sandbox ORDER BY account_id LIMIT 2`
+
+// ProductionAccounts returns up to two of the principal's non-sandbox
+// accounts: enough to tell "the only one" from "ambiguous".
+func (s *Store) ProductionAccounts(ctx context.Context, principalID string) ([]creative.Account, error) {
+	var rows []accountRow
+	if err := s.db.SelectContext(ctx, &rows, productionAccounts, principalID); err != nil {
+		return nil, err
+	}
+	out := make([]creative.Account, len(rows))
+	for i, r := range rows {
+		out[i] = r.domain()
+	}
+	return out, nil
+}
+
 const selectFormats = `SELECT definition FROM formats ORDER BY sort_order, format_id`
 
 func (s *Store) Formats(ctx context.Context) ([]creative.Format, error) {
@@ -128,6 +146,46 @@ func (s *Store) loadFormats(ctx context.Context, query string, args ...any) ([]c
 			return nil, err
 		}
 		out = append(out, f)
+	}
+	return out, nil
+}
+
+const saveAgentFormats = `
+INSERT INTO agent_formats (agent_url, definitions, fetched_at) VALUES ($1, $2, $3)
+ON CONFLICT (agent_url) DO UPDATE SET definitions = EXCLUDED.definitions, fetched_at = EXCLUDED.fetched_at
+WHERE agent_formats.fetched_at <= EXCLUDED.fetched_at`
+
+// SaveAgentFormats stores what a trusted creative agent listed at at; an
+// older refresh (another replica's, late) does not overwrite a newer one.
+func (s *Store) SaveAgentFormats(ctx context.Context, agentURL string, defs []json.RawMessage, at time.Time) error {
+	b, err := json.Marshal(defs)
+	if err != nil {
+		return fmt.Errorf("encoding agent formats: %w", err)
+	}
+	if _, err := s.db.ExecContext(ctx, saveAgentFormats, creative.CanonicalAgentURL(agentURL), b, at); err != nil {
+		return fmt.Errorf("saving formats of %s: %w", agentURL, err)
+	}
+	return nil
+}
+
+const loadAgentFormats = `SELECT agent_url, definitions, fetched_at FROM agent_formats ORDER BY agent_url`
+
+// AgentFormats returns every stored agent's last listed formats.
+func (s *Store) AgentFormats(ctx context.Context) ([]creative.AgentSnapshot, error) {
+	var rows []struct {
+		URL       string    `db:"agent_url"`
+		Defs      []byte    `db:"definitions"`
+		FetchedAt time.Time `db:"fetched_at"`
+	}
+	if err := s.db.SelectContext(ctx, &rows, loadAgentFormats); err != nil {
+		return nil, fmt.Errorf("loading agent formats: %w", err)
+	}
+	out := make([]creative.AgentSnapshot, len(rows))
+	for i, r := range rows {
+		out[i] = creative.AgentSnapshot{URL: r.URL, FetchedAt: r.FetchedAt.UTC()}
+		if err := json.Unmarshal(r.Defs, &out[i].Defs); err != nil {
+			return nil, fmt.Errorf("formats of %s: %w", r.URL, err)
+		}
 	}
 	return out, nil
 }
@@ -428,8 +486,8 @@ type assignmentIn struct {
 }
 
 const insertTask = `
-INSERT INTO tasks (task_id, principal_id, account_id, task_type, status, context, push_config, created_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`
+INSERT INTO tasks (task_id, principal_id, account_id, task_type, status, context, push_config, created_at, updated_at, adcp_major_version)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)`
 
 const insertTaskItems = `
 INSERT INTO task_items (task_id, account_id, creative_id, revision, position, outcome, decided)
@@ -499,7 +557,7 @@ func (t *txn) createTask(ctx context.Context, task creative.Task, items []creati
 		return fmt.Errorf("encoding push config: %w", err)
 	}
 	if _, err := t.tx.ExecContext(ctx, insertTask, task.ID, task.PrincipalID, task.AccountID, task.Type, task.Status,
-		nullJSON(task.Context), push, task.CreatedAt); err != nil {
+		nullJSON(task.Context), push, task.CreatedAt, task.MajorVersion); err != nil {
 		return fmt.Errorf("creating task: %w", err)
 	}
 	rows := make([]taskItemIn, len(items))
@@ -657,11 +715,12 @@ type taskRow struct {
 	CreatedAt   time.Time  `db:"created_at"`
 	UpdatedAt   time.Time  `db:"updated_at"`
 	CompletedAt *time.Time `db:"completed_at"`
+	Major       int        `db:"adcp_major_version"`
 }
 
 func (r taskRow) domain() (creative.Task, error) {
 	t := creative.Task{ID: r.ID, PrincipalID: r.PrincipalID, AccountID: r.AccountID, Type: r.Type, Status: r.Status,
-		Context: r.Context, Result: r.Result, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), CompletedAt: r.CompletedAt}
+		Context: r.Context, Result: r.Result, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), CompletedAt: r.CompletedAt, MajorVersion: r.Major}
 	if len(r.Push) > 0 && string(r.Push) != "null" {
 		var pc creative.PushConfig
 		if err := json.Unmarshal(r.Push, &pc); err != nil {
@@ -672,7 +731,7 @@ func (r taskRow) domain() (creative.Task, error) {
 	return t, nil
 }
 
-const taskColumns = `task_id, principal_id, account_id, task_type, status, context, push_config, result, created_at, updated_at, completed_at`
+const taskColumns = `task_id, principal_id, account_id, task_type, status, context, push_config, result, created_at, updated_at, completed_at, adcp_major_version`
 
 const taskForUpdate = `SELECT ` + taskColumns + ` FROM tasks WHERE task_id = $1 FOR UPDATE`
 

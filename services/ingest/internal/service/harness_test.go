@@ -35,16 +35,19 @@ type stack struct {
 	bk  *natstest.Broker
 	key string
 	svc *service.Service
+	cfg service.Config
+	run *servicetest.Running[*service.Service]
 }
 
-func startIngest(t *testing.T) *stack {
+func startIngest(t *testing.T, opts ...func(*service.Config)) *stack {
 	t.Helper()
 	t.Parallel()
-	return startIngestB(t)
+	return startIngestB(t, opts...)
 }
 
-// startIngestB starts ingest for a test or benchmark (not in parallel).
-func startIngestB(t testing.TB) *stack {
+// startIngestB starts ingest for a test or benchmark (not in parallel);
+// opts adjust its configuration.
+func startIngestB(t testing.TB, opts ...func(*service.Config)) *stack {
 	t.Helper()
 	bk := natstest.NewBroker(t)
 	cfg := service.Config{
@@ -52,12 +55,27 @@ func startIngestB(t testing.TB) *stack {
 		AgentURLs: []string{agentURL}, IdempotencyTTL: time.Hour, MaxBodyBytes: 1 << 20, OutboxPoll: 10 * time.Millisecond,
 		Version: "test",
 	}
+	for _, o := range opts {
+		o(&cfg)
+	}
 	r := servicetest.Start(t, func(ctx context.Context) (*service.Service, error) {
 		return service.New(ctx, cfg, servicetest.Logger(t))
 	})
-	s := &stack{t: t, url: r.URL, svc: r.Svc, bk: bk, db: pgtest.Connect(t, cfg.DatabaseURL)}
+	s := &stack{t: t, url: r.URL, svc: r.Svc, bk: bk, db: pgtest.Connect(t, cfg.DatabaseURL), cfg: cfg, run: r}
 	s.key = s.provision("buyer", "acct_1")
 	return s
+}
+
+// restart stops ingest (a clean stop: in-flight messages finish or stay
+// unacknowledged) and starts a new one on the same database and streams,
+// as a deploy or a crash and restart would.
+func (s *stack) restart() {
+	s.t.Helper()
+	s.run.Stop()
+	s.run = servicetest.Start(s.t, func(ctx context.Context) (*service.Service, error) {
+		return service.New(ctx, s.cfg, servicetest.Logger(s.t))
+	})
+	s.url, s.svc = s.run.URL, s.run.Svc
 }
 
 // provision makes a principal with one account and returns its API key.
@@ -169,4 +187,14 @@ func jsonOf(v any) []byte {
 		panic(err)
 	}
 	return b
+}
+
+// startIngestWith starts ingest with its test configuration changed by
+// edit (nil: none).
+func startIngestWith(t testing.TB, edit func(*service.Config)) *stack {
+	t.Helper()
+	if edit == nil {
+		return startIngestB(t)
+	}
+	return startIngestB(t, edit)
 }

@@ -99,7 +99,13 @@ func TestSalesAgentMediaBuyRouteAndV2Assignments(t *testing.T) {
 	s := startIngest(t)
 	s.seedPackage("acct_1", "mb_1", "pkg_a", "paused")
 	s.seedPackage("acct_1", "mb_1", "pkg_b", "paused")
-	body := jsonOf(map[string]any{"creatives": []any{banner("s1"), banner("s2")}})
+	// The sales-agent route's flat display payload.
+	flat := func(id string) map[string]any {
+		return map[string]any{"creative_id": id, "name": "Banner " + id,
+			"format_id": map[string]any{"agent_url": agentURL, "id": "display_300x250"},
+			"assets":    map[string]any{"url": "https://cdn.example.com/" + id + ".png", "width": 300, "height": 250}}
+	}
+	body := jsonOf(map[string]any{"creatives": []any{flat("s1"), flat("s2")}})
 	st, out := s.do("POST", "/api/v1/media-buys/mb_1/creatives", s.key, body)
 	if st != 200 {
 		t.Fatalf("%d %s", st, out)
@@ -107,14 +113,13 @@ func TestSalesAgentMediaBuyRouteAndV2Assignments(t *testing.T) {
 	var resp struct {
 		Created, Updated, Deleted int
 		Results                   []struct {
-			CreativeID string   `json:"creative_id"`
-			Status     string   `json:"status"`
-			AssignedTo []string `json:"assigned_to"`
-			Errors     []any    `json:"errors"`
+			CreativeID string `json:"creative_id"`
+			Status     string `json:"status"`
+			Errors     []any  `json:"errors"`
 		}
 	}
 	must(t, json.Unmarshal(out, &resp))
-	if resp.Created != 2 || len(resp.Results) != 2 || len(resp.Results[0].AssignedTo) != 2 || resp.Results[0].Errors == nil {
+	if resp.Created != 2 || len(resp.Results) != 2 || resp.Results[0].Status != "processing" || resp.Results[0].Errors == nil {
 		t.Errorf("sales-agent response: %s", out)
 	}
 	if n := s.count(`SELECT count(*) FROM creative_assignments`); n != 4 {

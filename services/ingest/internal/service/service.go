@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -18,7 +20,11 @@ import (
 	"example.com/creativesync/platform/lifecycle"
 	"example.com/creativesync/platform/outbox"
 	"example.com/creativesync/platform/pgdb"
+	"example.com/creativesync/services/ingest/internal/adcp"
+	"example.com/creativesync/services/ingest/internal/assets"
 	"example.com/creativesync/services/ingest/internal/creative"
+	"example.com/creativesync/services/ingest/internal/creativeagent"
+	"example.com/creativesync/services/ingest/internal/drive"
 	"example.com/creativesync/services/ingest/internal/httpapi"
 	"example.com/creativesync/services/ingest/internal/messaging"
 	"example.com/creativesync/services/ingest/internal/postgres"
@@ -35,7 +41,35 @@ type Config struct {
 	MaxBodyBytes   int64
 	OutboxPoll     time.Duration
 	Version        string
+	// CreativeAgentURLs are the outside creative agents whose formats are
+	// accepted; their formats are learned over MCP and refreshed every
+	// CreativeAgentRefresh.
+	CreativeAgentURLs    []string
+	CreativeAgentRefresh time.Duration
+	// Drive creative_sync jobs: on when Drive has credentials.
+	Jobs JobsConfig
 }
+
+// JobsConfig wires Drive creative_sync jobs.
+type JobsConfig struct {
+	Drive drive.Config
+	// AssetBucketURL is where fetched files are kept (gocloud.dev/blob URL);
+	// they are served at <AgentURLs[0]>/assets/{key}.
+	AssetBucketURL       string
+	MaxLinks             int
+	MaxFolderFiles       int
+	MaxFileBytes         int64
+	AllowPrivateWebhooks bool
+}
+
+// enabled reports whether Drive has credentials to read with.
+func (j JobsConfig) enabled() bool {
+	return j.AssetBucketURL != "" && (j.Drive.APIKey != "" || len(j.Drive.CredentialsJSON) > 0 || j.Drive.HTTPClient != nil)
+}
+
+// creativeAgentTimeout bounds one agent's list_creative_formats refresh,
+// so an agent that hangs delays neither start-up nor the next refresh much.
+const creativeAgentTimeout = 10 * time.Second
 
 // Name names the service's durable consumers (ingest_<handler>) and its
 // NATS connection.
@@ -51,6 +85,7 @@ type Service struct {
 	http    *httpserver.Server
 	closers lifecycle.Closers
 	Store   *postgres.Store
+	agents  *creativeagent.Refresher
 }
 
 // Open connects to Postgres, migrates, seeds the format registry and opens
@@ -77,7 +112,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*sqlx.DB, *postgre
 // Produces lists the events ingest publishes; each needs its stream before
 // the relay runs (an event without a stream would be retried forever).
 func Produces() []events.Event {
-	return []events.Event{&events.CreativeSyncedV1{}, &events.CreativeArchivedV1{}, &events.NotificationRequestedV1{}}
+	return []events.Event{&events.CreativeSyncedV1{}, &events.CreativeArchivedV1{}, &events.NotificationRequestedV1{},
+		&events.CreativeSyncFileRequestedV1{}}
 }
 
 // New connects to Postgres and NATS, migrates, seeds the format registry,
@@ -94,7 +130,34 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 		return nil, err
 	}
 	s.closers.Add(s.db.Close)
-	svc, err := creative.NewService(ctx, s.Store, creative.Options{IdempotencyTTL: cfg.IdempotencyTTL, AgentURLs: cfg.AgentURLs})
+	agents := creative.NewAgentFormats(cfg.CreativeAgentURLs)
+	s.agents = &creativeagent.Refresher{Agents: agents, Cache: s.Store, Log: log, Timeout: creativeAgentTimeout,
+		Client: &creativeagent.Client{HTTP: &http.Client{Timeout: creativeAgentTimeout}, Version: cfg.Version}}
+	// Start from what the agents last listed, then ask them, before
+	// serving, so the first sync naming one is not refused; an agent that
+	// is down only delays start-up by the timeout and is reported by
+	// /readyz while its stored formats are served.
+	if err := s.agents.Restore(ctx); err != nil {
+		return nil, err
+	}
+	s.agents.Refresh(ctx)
+	jobs := creative.JobOptions{MaxLinks: cfg.Jobs.MaxLinks, MaxFolderFiles: cfg.Jobs.MaxFolderFiles, MaxFileBytes: cfg.Jobs.MaxFileBytes}
+	var assetStore *assets.Store
+	if cfg.Jobs.AssetBucketURL != "" {
+		if assetStore, err = assets.Open(ctx, cfg.Jobs.AssetBucketURL, strings.TrimRight(cfg.AgentURLs[0], "/")+"/assets/"); err != nil {
+			return nil, err
+		}
+		s.closers.Add(assetStore.Close)
+	}
+	if cfg.Jobs.enabled() {
+		dc, err := drive.New(ctx, cfg.Jobs.Drive)
+		if err != nil {
+			return nil, err
+		}
+		jobs.Files, jobs.Assets = drive.Source{C: dc}, assetStore
+	}
+	svc, err := creative.NewService(ctx, s.Store, creative.Options{IdempotencyTTL: cfg.IdempotencyTTL, AgentURLs: cfg.AgentURLs,
+		Agents: agents, EncodeResult: adcp.EncodeTaskResult, Jobs: jobs})
 	if err != nil {
 		return nil, err
 	}
@@ -139,8 +202,18 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 	if err := messaging.NewHandlers(svc).Register(s.router); err != nil {
 		return nil, err
 	}
-	api := httpapi.New(svc, httpapi.Config{MaxBodyBytes: cfg.MaxBodyBytes, Version: cfg.Version}, log)
-	handler := httpserver.Handler(reg, lifecycle.Checks(s.db, nc, s.router), api.Routes)
+	apiCfg := httpapi.Config{MaxBodyBytes: cfg.MaxBodyBytes, Version: cfg.Version,
+		Jobs: adcp.JobRules{MaxLinks: svc.MaxJobLinks(), AllowPrivateWebhooks: cfg.Jobs.AllowPrivateWebhooks}}
+	if assetStore != nil {
+		apiCfg.Assets = assetStore
+	}
+	api := httpapi.New(svc, apiCfg, log)
+	checks := lifecycle.Checks(s.db, nc, s.router)
+	if len(cfg.CreativeAgentURLs) > 0 {
+		checks = append(checks, httpserver.Check{Name: "creative_agents", Degraded: true,
+			Fn: func(context.Context) error { return agents.Health() }})
+	}
+	handler := httpserver.Handler(reg, checks, api.Routes)
 	if s.http, err = httpserver.Listen(cfg.HTTPAddr, handler, log); err != nil {
 		return nil, err
 	}
@@ -162,12 +235,31 @@ func (s *Service) Run(ctx context.Context) error {
 		Logger:     s.log,
 		HTTP:       s.http,
 		Routers:    []lifecycle.Router{s.router},
-		Workers:    []lifecycle.Worker{{Name: "pruner", Run: lifecycle.Every(pruneInterval, s.prune)}},
+		Workers:    s.workers(),
 		Relay:      s.relay,
 		Backlog:    func(ctx context.Context) (int64, error) { return outbox.Backlog(ctx, s.db.DB) },
 		Close:      s.closers.Close,
-		ReadyAttrs: []any{"addr", s.Addr(), "topic_prefix", s.cfg.TopicPrefix},
+		ReadyAttrs: []any{"topic_prefix", s.cfg.TopicPrefix},
 	})
+}
+
+func (s *Service) workers() []lifecycle.Worker {
+	ws := []lifecycle.Worker{{Name: "pruner", Run: lifecycle.Every(pruneInterval, s.prune)}}
+	if len(s.cfg.CreativeAgentURLs) == 0 {
+		return ws
+	}
+	interval := s.cfg.CreativeAgentRefresh
+	if interval <= 0 {
+		interval = 5 * time.Minute
+	}
+	// New refreshed once already; Every runs at once, so skip that run.
+	started := false
+	return append(ws, lifecycle.Worker{Name: "creative agent formats", Run: lifecycle.Every(interval, func(ctx context.Context) {
+		if started {
+			s.agents.Refresh(ctx)
+		}
+		started = true
+	})})
 }
 
 // idempotencyTombstone is how long an expired idempotency key is still

@@ -1,130 +1,29 @@
 // Package webhook sends deliveries over HTTP: it picks the signer the buyer
 // chose, posts the exact payload bytes and refuses to reach addresses a
-// buyer-supplied URL must never reach (SSRF).
+// buyer-supplied URL must never reach (SSRF, through platform/netguard).
 package webhook
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 	"net/url"
-	"syscall"
-	"time"
 
+	"example.com/creativesync/platform/netguard"
 	"example.com/creativesync/services/notifier/internal/notify"
 )
 
-// BlockedError says why a target address was refused.
-type BlockedError struct {
-	Addr   string
-	Reason string
-}
+// BlockedError says why a target address was refused; it is undeliverable
+// (errors.Is notify.ErrUndeliverable).
+type BlockedError = netguard.BlockedError
 
-func (e *BlockedError) Error() string {
-	return fmt.Sprintf("target address %s is blocked (%s)", e.Addr, e.Reason)
-}
+// Dialer dials only public addresses (see netguard.Dialer).
+type Dialer = netguard.Dialer
 
-// Is makes a blocked target an undeliverable one: retrying cannot unblock it.
-func (e *BlockedError) Is(target error) bool { return target == notify.ErrUndeliverable }
-
-type blockedRange struct {
-	prefix netip.Prefix
-	reason string
-}
-
-func mustRanges(pairs ...string) []blockedRange {
-	out := make([]blockedRange, 0, len(pairs)/2)
-	for i := 0; i < len(pairs); i += 2 {
-		out = append(out, blockedRange{netip.MustParsePrefix(pairs[i]), pairs[i+1]})
-	}
-	return out
-}
-
-// blockedV4 covers every IPv4 range that is not ordinary public unicast.
-// Cloud metadata endpoints fall inside link-local (169.254.169.254) and
-// CGNAT (Alibaba's 100.100.100.200).
-var blockedV4 = mustRanges(
-	"0.0.0.0/8", "unspecified or this-network",
-	"10.0.0.0/8", "private",
-	"100.64.0.0/10", "carrier-grade NAT",
-	"127.0.0.0/8", "loopback",
-	"169.254.0.0/16", "link-local or cloud metadata",
-	"172.16.0.0/12", "private",
-	"192.0.0.0/24", "IETF protocol assignments",
-	"192.0.2.0/24", "documentation",
-	"192.88.99.0/24", "6to4 relay anycast",
-	"192.168.0.0/16", "private",
-	"198.18.0.0/15", "benchmarking",
-	"198.51.100.0/24", "documentation",
-	"203.0.113.0/24", "documentation",
-	"224.0.0.0/4", "multicast",
-	"240.0.0.0/4", "reserved or broadcast",
-)
-
-// blockedV6 covers IPv6 ranges. The transition prefixes that embed an IPv4
-// address (IPv4-mapped, NAT64, 6to4) are not listed: the embedded address
-// is extracted and judged by the IPv4 rules instead.
-var blockedV6 = mustRanges(
-	"::/128", "unspecified",
-	"::1/128", "loopback",
-	"::/96", "IPv4-compatible (deprecated)",
-	"64:ff9b:1::/48", "local-use NAT64",
-	"100::/64", "discard-only",
-	"2001::/32", "Teredo",
-	"2001:db8::/32", "documentation",
-	"fc00::/7", "unique local (includes AWS metadata fd00:ec2::254)",
-	"fe80::/10", "link-local",
-	"fec0::/10", "site-local (deprecated)",
-	"ff00::/8", "multicast",
-)
-
-var (
-	nat64   = netip.MustParsePrefix("64:ff9b::/96")
-	sixTo4  = netip.MustParsePrefix("2002::/16")
-	mapped4 = netip.MustParsePrefix("::ffff:0:0/96")
-)
+// Resolver looks up a host's addresses; tests replace it.
+type Resolver = netguard.Resolver
 
 // BlockReason returns why ip must not be dialled, or "" if it may be.
-func BlockReason(ip netip.Addr) string {
-	if !ip.IsValid() {
-		return "not an IP address"
-	}
-	ip = ip.WithZone("")
-	if ip.Is6() {
-		b := ip.As16()
-		switch {
-		case mapped4.Contains(ip):
-			if r := BlockReason(ip.Unmap()); r != "" {
-				return "IPv4-mapped " + r
-			}
-			return ""
-		case nat64.Contains(ip):
-			if r := BlockReason(netip.AddrFrom4([4]byte(b[12:16]))); r != "" {
-				return "NAT64-embedded " + r
-			}
-			return ""
-		case sixTo4.Contains(ip):
-			if r := BlockReason(netip.AddrFrom4([4]byte(b[2:6]))); r != "" {
-				return "6to4-embedded " + r
-			}
-			return ""
-		}
-		for _, r := range blockedV6 {
-			if r.prefix.Contains(ip) {
-				return r.reason
-			}
-		}
-		return ""
-	}
-	for _, r := range blockedV4 {
-		if r.prefix.Contains(ip) {
-			return r.reason
-		}
-	}
-	return ""
-}
+func BlockReason(ip netip.Addr) string { return netguard.BlockReason(ip) }
 
 // CheckURL applies the rules that need no DNS: an absolute http(s) URL
 // with a host, https unless private targets are allowed, no credentials in
@@ -149,92 +48,9 @@ func CheckURL(raw string, allowPrivate bool) (*url.URL, error) {
 	if !allowPrivate {
 		if ip, err := netip.ParseAddr(u.Hostname()); err == nil {
 			if r := BlockReason(ip); r != "" {
-				return nil, &BlockedError{Addr: ip.String(), Reason: r}
+				return nil, &BlockedError{Addr: ip.String(), Reason: r, Sentinel: notify.ErrUndeliverable}
 			}
 		}
 	}
 	return u, nil
-}
-
-// Resolver looks up a host's addresses; tests replace it to simulate DNS
-// rebinding without a DNS server.
-type Resolver func(ctx context.Context, host string) ([]netip.Addr, error)
-
-// Dialer dials only addresses BlockReason allows. The check runs in the
-// net.Dialer Control hook, on the address actually being connected to after
-// resolution, so a name that resolves to a public address when checked and
-// to 127.0.0.1 when dialled (DNS rebinding) is still refused.
-type Dialer struct {
-	AllowPrivate bool
-	Resolve      Resolver
-	Timeout      time.Duration
-}
-
-// DialContext implements http.Transport.DialContext.
-func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
-	host, port, err := net.SplitHostPort(address)
-	if err != nil {
-		return nil, err
-	}
-	var addrs []netip.Addr
-	if ip, err := netip.ParseAddr(host); err == nil {
-		addrs = []netip.Addr{ip}
-	} else {
-		resolve := d.Resolve
-		if resolve == nil {
-			resolve = func(ctx context.Context, host string) ([]netip.Addr, error) {
-				return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
-			}
-		}
-		if addrs, err = resolve(ctx, host); err != nil {
-			return nil, err
-		}
-		if len(addrs) == 0 {
-			return nil, fmt.Errorf("no addresses for %s", host)
-		}
-	}
-	nd := &net.Dialer{Timeout: d.Timeout, KeepAlive: 30 * time.Second, Control: d.control}
-	var errs []error
-	for _, ip := range addrs {
-		conn, err := nd.DialContext(ctx, network, net.JoinHostPort(ip.Unmap().String(), port))
-		if err == nil {
-			return conn, nil
-		}
-		errs = append(errs, err)
-		if ctx.Err() != nil {
-			break
-		}
-	}
-	// If every address was blocked, say so plainly: that is terminal, while
-	// a mix of blocked and unreachable addresses is worth a retry.
-	var be *BlockedError
-	allBlocked := true
-	for _, e := range errs {
-		if !errors.As(e, &be) {
-			allBlocked = false
-		}
-	}
-	if allBlocked {
-		return nil, errs[0]
-	}
-	// Flattened to text so the blocked addresses among them do not make the
-	// whole error look undeliverable.
-	return nil, errors.New(errors.Join(errs...).Error())
-}
-
-func (d *Dialer) control(network, address string, _ syscall.RawConn) error {
-	if d.AllowPrivate {
-		return nil
-	}
-	if network != "tcp4" && network != "tcp6" {
-		return &BlockedError{Addr: address, Reason: "network " + network + " is not allowed"}
-	}
-	ap, err := netip.ParseAddrPort(address)
-	if err != nil {
-		return &BlockedError{Addr: address, Reason: "unparsable address"} // fail closed
-	}
-	if r := BlockReason(ap.Addr()); r != "" {
-		return &BlockedError{Addr: ap.Addr().String(), Reason: r}
-	}
-	return nil
 }

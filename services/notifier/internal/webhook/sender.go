@@ -53,7 +53,7 @@ func NewSender(cfg Config) *Sender {
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = "creativesync-notifier/1"
 	}
-	dialer := &Dialer{AllowPrivate: cfg.AllowPrivate, Resolve: cfg.Resolve, Timeout: cfg.Timeout}
+	dialer := &Dialer{AllowPrivate: cfg.AllowPrivate, Resolve: cfg.Resolve, Timeout: cfg.Timeout, Sentinel: notify.ErrUndeliverable}
 	transport := &http.Transport{
 		Proxy:                 nil,
 		DialContext:           dialer.DialContext,

@@ -16,6 +16,7 @@ import (
 	"example.com/creativesync/events"
 	"example.com/creativesync/platform/apperr"
 	"example.com/creativesync/services/review/internal/review"
+	"example.com/creativesync/services/review/internal/staff"
 )
 
 // Reviews is what the HTTP edge needs from the domain.
@@ -23,8 +24,12 @@ type Reviews interface {
 	Get(ctx context.Context, k review.Key) (review.Review, error)
 	List(ctx context.Context, q review.ListQuery) (review.Page, error)
 	Decide(ctx context.Context, k review.Key, d review.HumanDecision) (review.Review, error)
-	Policy(ctx context.Context, accountID string) (review.Thresholds, bool, error)
-	SetPolicy(ctx context.Context, accountID string, t review.Thresholds) error
+	Claim(ctx context.Context, k review.Key, reviewer string) (review.Review, error)
+	Release(ctx context.Context, k review.Key, reviewer string, force bool) (review.Review, error)
+	History(ctx context.Context, accountID, creativeID string) ([]review.Review, error)
+	Queue(ctx context.Context, q review.QueueQuery) (review.QueuePage, error)
+	Policy(ctx context.Context, accountID string) (review.Standards, bool, error)
+	SetPolicy(ctx context.Context, actor, accountID string, st review.Standards) error
 }
 
 // maxBody bounds request bodies; a decision is a few hundred bytes.
@@ -32,6 +37,7 @@ const maxBody = 64 << 10
 
 type api struct {
 	reviews Reviews
+	staff   Staff
 	logger  *slog.Logger
 }
 
@@ -72,6 +78,8 @@ type reviewJSON struct {
 	HumanOverride   bool           `json:"human_override"`
 	Thresholds      thresholdsJSON `json:"thresholds"`
 	SupersededBy    int64          `json:"superseded_by,omitempty"`
+	ClaimedBy       string         `json:"claimed_by,omitempty"`
+	ClaimedUntil    *time.Time     `json:"claimed_until,omitempty"`
 	CorrelationID   string         `json:"correlation_id,omitempty"`
 	Creative        creativeJSON   `json:"creative"`
 	CreatedAt       time.Time      `json:"created_at"`
@@ -114,6 +122,10 @@ func toReviewJSON(rv review.Review) reviewJSON {
 	if !rv.DecidedAt.IsZero() {
 		t := rv.DecidedAt
 		out.DecidedAt = &t
+	}
+	if rv.ClaimedBy != "" && time.Now().Before(rv.ClaimedUntil) {
+		t := rv.ClaimedUntil
+		out.ClaimedBy, out.ClaimedUntil = rv.ClaimedBy, &t
 	}
 	return out
 }
@@ -179,10 +191,13 @@ func (a api) getReview(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, toReviewJSON(rv))
 }
 
+// decisionRequest is a decision's body. Reviewer is read only to refuse
+// it: the decision is recorded under the token's reviewer, and a body
+// naming someone else must not be silently re-attributed.
 type decisionRequest struct {
-	Decision string `json:"decision"`
-	Reviewer string `json:"reviewer"`
-	Reason   string `json:"reason"`
+	Decision string  `json:"decision"`
+	Reviewer *string `json:"reviewer"`
+	Reason   string  `json:"reason"`
 }
 
 func (a api) decide(w http.ResponseWriter, r *http.Request) {
@@ -196,9 +211,15 @@ func (a api) decide(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, a.logger, err)
 		return
 	}
+	who := reviewerOf(r.Context())
+	if req.Reviewer != nil && *req.Reviewer != who.Email {
+		writeError(w, r, a.logger, apperr.Newf(review.CodeInvalidRequest,
+			"reviewer %q does not match your credentials (%s); decisions are recorded under the authenticated reviewer, so leave reviewer out", *req.Reviewer, who.Email).WithField("reviewer"))
+		return
+	}
 	rv, err := a.reviews.Decide(r.Context(), k, review.HumanDecision{
 		Verdict:  review.Verdict(req.Decision),
-		Reviewer: req.Reviewer,
+		Reviewer: who.Email,
 		Reason:   req.Reason,
 	})
 	if err != nil {
@@ -210,28 +231,144 @@ func (a api) decide(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, toReviewJSON(rv))
 }
 
+func (a api) claim(w http.ResponseWriter, r *http.Request) {
+	k, err := keyFromPath(r)
+	if err != nil {
+		writeError(w, r, a.logger, err)
+		return
+	}
+	rv, err := a.reviews.Claim(r.Context(), k, reviewerOf(r.Context()).Email)
+	if err != nil {
+		writeError(w, r, a.logger, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toReviewJSON(rv))
+}
+
+// release gives up a claim; ?force=true frees someone else's, which only
+// a lead may do.
+func (a api) release(w http.ResponseWriter, r *http.Request) {
+	k, err := keyFromPath(r)
+	if err != nil {
+		writeError(w, r, a.logger, err)
+		return
+	}
+	who := reviewerOf(r.Context())
+	force := false
+	switch f := r.URL.Query().Get("force"); f {
+	case "", "false":
+	case "true":
+		if err := staff.Require(who, staff.RoleLead, "releasing someone else's claim"); err != nil {
+			writeError(w, r, a.logger, err)
+			return
+		}
+		force = true
+	default:
+		writeError(w, r, a.logger, apperr.Newf(review.CodeInvalidRequest, "force must be true or false, got %q", f).WithField("force"))
+		return
+	}
+	rv, err := a.reviews.Release(r.Context(), k, who.Email, force)
+	if err != nil {
+		writeError(w, r, a.logger, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toReviewJSON(rv))
+}
+
+func (a api) history(w http.ResponseWriter, r *http.Request) {
+	revs, err := a.reviews.History(r.Context(), r.PathValue("account_id"), r.PathValue("creative_id"))
+	if err != nil {
+		writeError(w, r, a.logger, err)
+		return
+	}
+	out := struct {
+		Revisions []reviewJSON `json:"revisions"`
+	}{Revisions: make([]reviewJSON, 0, len(revs))}
+	for _, rv := range revs {
+		out.Revisions = append(out.Revisions, toReviewJSON(rv))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+type meJSON struct {
+	Email string `json:"email"`
+	Name  string `json:"name"`
+	Role  string `json:"role"`
+}
+
+func (a api) me(w http.ResponseWriter, r *http.Request) {
+	who := reviewerOf(r.Context())
+	writeJSON(w, http.StatusOK, meJSON{Email: who.Email, Name: who.Name, Role: string(who.Role)})
+}
+
+func (a api) audit(w http.ResponseWriter, r *http.Request) {
+	limit := 100
+	if s := r.URL.Query().Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			writeError(w, r, a.logger, apperr.New(review.CodeInvalidRequest, "limit must be an integer").WithField("limit"))
+			return
+		}
+		limit = n
+	}
+	recs, err := a.staff.AuditLog(r.Context(), r.URL.Query().Get("subject"), limit)
+	if err != nil {
+		writeError(w, r, a.logger, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Records []staff.AuditRecord `json:"records"`
+	}{recs})
+}
+
+func (a api) revokeSessions(w http.ResponseWriter, r *http.Request) {
+	n, err := a.staff.RevokeSessions(r.Context(), reviewerOf(r.Context()).Email, r.PathValue("email"))
+	if err != nil {
+		writeError(w, r, a.logger, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Revoked int64 `json:"revoked_sessions"`
+	}{n})
+}
+
+// policyJSON is an account's content standards on the wire.
 type policyJSON struct {
-	AccountID        string  `json:"account_id"`
-	ApproveThreshold float64 `json:"approve_threshold"`
-	RejectThreshold  float64 `json:"reject_threshold"`
-	// Source is "tenant" for the account's own policy and "default" when
-	// the service defaults apply.
+	AccountID        string              `json:"account_id"`
+	ApproveThreshold float64             `json:"approve_threshold"`
+	RejectThreshold  float64             `json:"reject_threshold"`
+	BlockedTerms     []string            `json:"blocked_terms"`
+	BlockedDomains   []string            `json:"blocked_domains"`
+	AllowedDomains   []string            `json:"allowed_domains"`
+	HumanCategories  map[string][]string `json:"human_categories"`
+	AIDisclosure     string              `json:"ai_disclosure"`
+	Reasons          []string            `json:"reasons"`
+	// Source is "tenant" for the account's own standards and "default"
+	// when the service defaults apply.
 	Source string `json:"source"`
 }
 
 func (a api) getPolicy(w http.ResponseWriter, r *http.Request) {
 	account := r.PathValue("account_id")
-	t, own, err := a.reviews.Policy(r.Context(), account)
+	st, own, err := a.reviews.Policy(r.Context(), account)
 	if err != nil {
 		writeError(w, r, a.logger, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toPolicyJSON(account, t, own))
+	writeJSON(w, http.StatusOK, toPolicyJSON(account, st, own))
 }
 
+// policyRequest replaces an account's standards as a whole; the thresholds
+// are required so a partial document cannot reset them by accident.
 type policyRequest struct {
-	ApproveThreshold *float64 `json:"approve_threshold"`
-	RejectThreshold  *float64 `json:"reject_threshold"`
+	ApproveThreshold *float64          `json:"approve_threshold"`
+	RejectThreshold  *float64          `json:"reject_threshold"`
+	BlockedTerms     []string          `json:"blocked_terms"`
+	BlockedDomains   []string          `json:"blocked_domains"`
+	AllowedDomains   []string          `json:"allowed_domains"`
+	HumanCategories  review.Categories `json:"human_categories"`
+	AIDisclosure     string            `json:"ai_disclosure"`
+	Reasons          []string          `json:"reasons"`
 }
 
 func (a api) putPolicy(w http.ResponseWriter, r *http.Request) {
@@ -245,21 +382,49 @@ func (a api) putPolicy(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, a.logger, apperr.New(review.CodeInvalidRequest, "approve_threshold and reject_threshold are both required"))
 		return
 	}
-	t := review.Thresholds{Approve: *req.ApproveThreshold, Reject: *req.RejectThreshold}
-	if err := a.reviews.SetPolicy(r.Context(), account, t); err != nil {
+	st := review.Standards{
+		Thresholds:      review.Thresholds{Approve: *req.ApproveThreshold, Reject: *req.RejectThreshold},
+		BlockedTerms:    req.BlockedTerms,
+		BlockedDomains:  req.BlockedDomains,
+		AllowedDomains:  req.AllowedDomains,
+		HumanCategories: req.HumanCategories,
+		AIDisclosure:    req.AIDisclosure,
+		Reasons:         req.Reasons,
+	}
+	who := reviewerOf(r.Context())
+	if err := a.reviews.SetPolicy(r.Context(), who.Email, account, st); err != nil {
 		writeError(w, r, a.logger, err)
 		return
 	}
-	a.logger.InfoContext(r.Context(), "review policy set", "account_id", account, "approve_threshold", t.Approve, "reject_threshold", t.Reject)
-	writeJSON(w, http.StatusOK, toPolicyJSON(account, t, true))
+	stored, _, err := a.reviews.Policy(r.Context(), account)
+	if err != nil {
+		writeError(w, r, a.logger, err)
+		return
+	}
+	a.logger.InfoContext(r.Context(), "content standards set", "account_id", account, "by", who.Email)
+	writeJSON(w, http.StatusOK, toPolicyJSON(account, stored, true))
 }
 
-func toPolicyJSON(account string, t review.Thresholds, own bool) policyJSON {
+func toPolicyJSON(account string, st review.Standards, own bool) policyJSON {
 	src := "default"
 	if own {
 		src = "tenant"
 	}
-	return policyJSON{AccountID: account, ApproveThreshold: t.Approve, RejectThreshold: t.Reject, Source: src}
+	nonNil := func(l []string) []string {
+		if l == nil {
+			return []string{}
+		}
+		return l
+	}
+	cats := map[string][]string(st.HumanCategories)
+	if cats == nil {
+		cats = map[string][]string{}
+	}
+	return policyJSON{
+		AccountID: account, ApproveThreshold: st.Approve, RejectThreshold: st.Reject,
+		BlockedTerms: nonNil(st.BlockedTerms), BlockedDomains: nonNil(st.BlockedDomains), AllowedDomains: nonNil(st.AllowedDomains),
+		HumanCategories: cats, AIDisclosure: st.AIDisclosure, Reasons: nonNil(st.Reasons), Source: src,
+	}
 }
 
 func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {

@@ -7,6 +7,7 @@ import (
 
 	"example.com/creativesync/platform/apperr"
 	"example.com/creativesync/services/review/internal/review"
+	"example.com/creativesync/services/review/internal/staff"
 )
 
 // Codes only the HTTP edge produces.
@@ -22,9 +23,11 @@ func statusOf(code string) int {
 		return http.StatusBadRequest
 	case codeUnauthorized:
 		return http.StatusUnauthorized
-	case review.CodeNotFound:
+	case staff.CodeForbidden:
+		return http.StatusForbidden
+	case review.CodeNotFound, staff.CodeNotFound:
 		return http.StatusNotFound
-	case review.CodeAlreadyDecided, review.CodeSuperseded:
+	case review.CodeAlreadyDecided, review.CodeSuperseded, review.CodeClaimed, staff.CodeExists:
 		return http.StatusConflict
 	default:
 		return http.StatusInternalServerError

@@ -22,7 +22,11 @@ const HandlerCreativeSynced = "on_creative_synced"
 
 // Reviewer is the use case the handlers drive.
 type Reviewer interface {
-	ReviewCreative(ctx context.Context, c review.Creative, snap review.Snapshot, origin review.Origin) (review.Review, error)
+	// Classify consults the external classifier (network I/O); the
+	// handler calls it before the item waits for its batch, so that the
+	// batch's transaction never waits on the network.
+	Classify(ctx context.Context, c review.Creative, snap review.Snapshot) *review.Classification
+	ReviewItem(ctx context.Context, it review.Item) (review.Review, error)
 	ReviewCreatives(ctx context.Context, items []review.Item) ([]review.Review, []error, error)
 }
 
@@ -81,7 +85,8 @@ func NewHandlers(reviewer Reviewer, logger *slog.Logger) *Handlers {
 func (h *Handlers) Queued() int { return h.batch.Queued() }
 
 // reviewBatch records a batch of reviews in one transaction. If that
-// transaction fails, every review is retried on its own, so one message
+// transaction fails, every review is retried on its own (with the
+// classification it already has), so one message
 // that cannot be stored (a row the database refuses) fails alone instead of
 // failing every batch it lands in; when the database itself is down, they
 // all fail and the router retries each with its back-off.
@@ -103,7 +108,7 @@ func (h *Handlers) reviewBatch(batch []*pendingReview) []error {
 		h.logger.Warn("batch of reviews failed; reviewing each on its own", "size", len(batch), "err", err)
 	}
 	for _, p := range batch {
-		rv, err := h.reviewer.ReviewCreative(p.ctx, p.item.Creative, p.item.Snapshot, p.item.Origin)
+		rv, err := h.reviewer.ReviewItem(p.ctx, p.item)
 		p.out = reviewed{rv: rv, err: err}
 	}
 	return make([]error, len(batch))
@@ -139,7 +144,11 @@ func (h *Handlers) OnCreativeSynced(msg *message.Message) error {
 	ctx, cancel := context.WithTimeout(ctx, h.timeout)
 	defer cancel()
 
-	p := &pendingReview{ctx: ctx, item: review.Item{Creative: c, Snapshot: review.SnapshotOf(&ev), Origin: origin}}
+	snap := review.SnapshotOf(&ev)
+	// Classified here, concurrently with the other messages in flight and
+	// outside any transaction, rather than one by one in the batch.
+	cl := h.reviewer.Classify(ctx, c, snap)
+	p := &pendingReview{ctx: ctx, item: review.Item{Creative: c, Snapshot: snap, Origin: origin, Classification: cl}}
 	if err := h.batch.Do(p); err != nil {
 		return fmt.Errorf("reviewing %s: %w", c.Key, err)
 	}

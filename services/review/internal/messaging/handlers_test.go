@@ -30,12 +30,23 @@ type reviewer struct {
 	got      []review.Creative
 	origin   review.Origin
 	batches  int
+	// cl is what Classify answers; classified counts its calls and gotCl
+	// holds the classification of each review.
+	cl         *review.Classification
+	classified int
+	gotCl      []*review.Classification
 }
 
-func (r *reviewer) ReviewCreative(_ context.Context, c review.Creative, _ review.Snapshot, o review.Origin) (review.Review, error) {
-	r.got = append(r.got, c)
-	r.origin = o
-	return review.Review{Key: c.Key}, r.err
+func (r *reviewer) Classify(context.Context, review.Creative, review.Snapshot) *review.Classification {
+	r.classified++
+	return r.cl
+}
+
+func (r *reviewer) ReviewItem(_ context.Context, it review.Item) (review.Review, error) {
+	r.got = append(r.got, it.Creative)
+	r.gotCl = append(r.gotCl, it.Classification)
+	r.origin = it.Origin
+	return review.Review{Key: it.Creative.Key}, r.err
 }
 
 func (r *reviewer) ReviewCreatives(ctx context.Context, items []review.Item) ([]review.Review, []error, error) {
@@ -45,9 +56,25 @@ func (r *reviewer) ReviewCreatives(ctx context.Context, items []review.Item) ([]
 	}
 	rvs, errs := make([]review.Review, len(items)), make([]error, len(items))
 	for i, it := range items {
-		rvs[i], errs[i] = r.ReviewCreative(ctx, it.Creative, it.Snapshot, it.Origin)
+		rvs[i], errs[i] = r.ReviewItem(ctx, it)
 	}
 	return rvs, errs, nil
+}
+
+// The handler classifies each message once, before its batch, and the
+// batch and its one-by-one fallback use that classification.
+func TestClassifiedBeforeTheBatchAndOnce(t *testing.T) {
+	t.Parallel()
+	cl := &review.Classification{Findings: []review.Finding{{Code: "GAMBLING", Factor: 0.4}}}
+	for _, batchErr := range []error{nil, errors.New("batch refused")} {
+		r := &reviewer{cl: cl, batchErr: batchErr}
+		if err := messaging.NewHandlers(r, slog.New(slog.DiscardHandler)).OnCreativeSynced(syncedMsg(t, nil)); err != nil {
+			t.Fatal(err)
+		}
+		if r.classified != 1 || len(r.gotCl) != 1 || r.gotCl[0] != cl {
+			t.Fatalf("batch error %v: classified %d times, reviews saw %v; want once, %p", batchErr, r.classified, r.gotCl, cl)
+		}
+	}
 }
 
 // A batch of one whose transaction fails is retried on its own, so the
@@ -162,11 +189,15 @@ func (b *batchFailer) ReviewCreatives(_ context.Context, items []review.Item) ([
 	return []review.Review{{Key: items[0].Creative.Key}}, []error{nil}, nil
 }
 
-func (b *batchFailer) ReviewCreative(_ context.Context, c review.Creative, _ review.Snapshot, _ review.Origin) (review.Review, error) {
+func (b *batchFailer) Classify(context.Context, review.Creative, review.Snapshot) *review.Classification {
+	return nil
+}
+
+func (b *batchFailer) ReviewItem(_ context.Context, it review.Item) (review.Review, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.singles++
-	return review.Review{Key: c.Key}, nil
+	return review.Review{Key: it.Creative.Key}, nil
 }
 
 func (b *batchFailer) calls() ([]int, int) {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"slices"
+	"sync"
 	"testing"
 
 	"example.com/creativesync/events"
@@ -112,5 +114,91 @@ func TestCreateReviewsMatchesOneAtATime(t *testing.T) {
 	}
 	if len(one.outboxSummary(t)) < len(before)+4 {
 		t.Fatalf("the comparison saw only %d events; the fixture is wrong", len(one.outboxSummary(t)))
+	}
+}
+
+// countingClassifier finds gambling in creatives named "gamble" and counts
+// its calls.
+type countingClassifier struct {
+	mu    sync.Mutex
+	calls int
+}
+
+func (c *countingClassifier) Classify(_ context.Context, cr *review.Creative, _ review.Snapshot) ([]review.Finding, error) {
+	c.mu.Lock()
+	c.calls++
+	c.mu.Unlock()
+	if cr.CreativeID == "gamble" {
+		return []review.Finding{{Code: "GAMBLING", Message: "mentions odds", Factor: 0.4}}, nil
+	}
+	return nil, nil
+}
+
+// A batch scores each item under its account's content standards and
+// folds in the classification the item carries, as one review at a time
+// would; the batch itself never consults the classifier again, and an
+// item that was not classified while a classifier is set goes to a person.
+func TestCreateReviewsUsesStandardsAndClassification(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	strict := review.Standards{Thresholds: review.DefaultThresholds(), BlockedTerms: []string{"banner"}}
+	batch := []*events.CreativeSyncedV1{
+		synced("strict", "a", 1), // blocked term: rejected
+		synced("other", "gamble", 1),
+		synced("strict", "b", 1),
+		synced("other", "plain", 1),
+	}
+	one, many := newFixture(t), newFixture(t)
+	oneCl, manyCl := &countingClassifier{}, &countingClassifier{}
+	one.svc.SetClassifier(oneCl)
+	many.svc.SetClassifier(manyCl)
+	for _, f := range []fixture{one, many} {
+		if err := f.svc.SetPolicy(ctx, "lea@x.example", "strict", strict); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, ev := range batch {
+		mustReview(t, one.svc, ev)
+	}
+	items := make([]review.Item, len(batch))
+	for i, ev := range batch {
+		c, err := review.ParseCreative(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		snap := review.SnapshotOf(ev)
+		items[i] = review.Item{Creative: c, Snapshot: snap, Origin: review.Origin{EventID: ev.EventID}, Classification: many.svc.Classify(ctx, c, snap)}
+	}
+	if _, errs, err := many.svc.ReviewCreatives(ctx, items); err != nil || slices.ContainsFunc(errs, func(e error) bool { return e != nil }) {
+		t.Fatalf("batch: %v %v", errs, err)
+	}
+	got, want := many.stored(t), one.stored(t)
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("batch stored\n%v\none at a time\n%v", got, want)
+	}
+	if manyCl.calls != len(batch) || oneCl.calls != len(batch) {
+		t.Errorf("classifier calls: batch %d, one at a time %d; want %d each", manyCl.calls, oneCl.calls, len(batch))
+	}
+	states := map[string]string{}
+	for _, r := range got {
+		states[r.Key] = r.State
+	}
+	if states["strict/a@1"] != string(review.StateRejected) || states["other/plain@1"] != string(review.StateApproved) ||
+		states["other/gamble@1"] == string(review.StateApproved) {
+		t.Errorf("states %v: standards or classification not applied", states)
+	}
+
+	// Not classified, with a classifier set: held for a person.
+	ev := synced("other", "unclassified", 1)
+	c, err := review.ParseCreative(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rvs, errs, err := many.svc.ReviewCreatives(ctx, []review.Item{{Creative: c, Snapshot: review.SnapshotOf(ev), Origin: review.Origin{EventID: ev.EventID}}})
+	if err != nil || errs[0] != nil {
+		t.Fatal(err, errs)
+	}
+	if rvs[0].State != review.StatePendingHuman || rvs[0].PolicyTriggered != review.PolicyClassifierUnavailable {
+		t.Fatalf("unclassified item: %s %s", rvs[0].State, rvs[0].PolicyTriggered)
 	}
 }

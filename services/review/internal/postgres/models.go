@@ -31,6 +31,8 @@ type reviewRow struct {
 	CorrelationID    sql.NullString `db:"correlation_id"`
 	SourceEventID    string         `db:"source_event_id"`
 	SupersededBy     sql.NullInt64  `db:"superseded_by"`
+	ClaimedBy        sql.NullString `db:"claimed_by"`
+	ClaimedUntil     sql.NullTime   `db:"claimed_until"`
 	CreatedAt        time.Time      `db:"created_at"`
 	DecidedAt        sql.NullTime   `db:"decided_at"`
 	UpdatedAt        time.Time      `db:"updated_at"`
@@ -47,12 +49,13 @@ type findingRow struct {
 
 // creativeRow is reviews.creative.
 type creativeRow struct {
-	Name       string          `json:"name"`
-	FormatID   formatIDRow     `json:"format_id"`
-	FormatName string          `json:"format_name,omitempty"`
-	Assets     json.RawMessage `json:"assets"`
-	Tags       []string        `json:"tags,omitempty"`
-	Provenance json.RawMessage `json:"provenance,omitempty"`
+	Name         string          `json:"name"`
+	FormatID     formatIDRow     `json:"format_id"`
+	FormatName   string          `json:"format_name,omitempty"`
+	Assets       json.RawMessage `json:"assets"`
+	Tags         []string        `json:"tags,omitempty"`
+	Provenance   json.RawMessage `json:"provenance,omitempty"`
+	FormatAssets []string        `json:"format_assets,omitempty"`
 }
 
 type formatIDRow struct {
@@ -64,9 +67,48 @@ type formatIDRow struct {
 }
 
 type policyRow struct {
-	AccountID        string  `db:"account_id"`
-	ApproveThreshold float64 `db:"approve_threshold"`
-	RejectThreshold  float64 `db:"reject_threshold"`
+	AccountID        string         `db:"account_id"`
+	ApproveThreshold float64        `db:"approve_threshold"`
+	RejectThreshold  float64        `db:"reject_threshold"`
+	Standards        string         `db:"standards"`
+	UpdatedBy        sql.NullString `db:"updated_by"`
+}
+
+// standardsRow is review_policies.standards: the standards without the
+// thresholds, which have their own checked columns.
+type standardsRow struct {
+	BlockedTerms    []string            `json:"blocked_terms,omitempty"`
+	BlockedDomains  []string            `json:"blocked_domains,omitempty"`
+	AllowedDomains  []string            `json:"allowed_domains,omitempty"`
+	HumanCategories map[string][]string `json:"human_categories,omitempty"`
+	AIDisclosure    string              `json:"ai_disclosure,omitempty"`
+	Reasons         []string            `json:"reasons,omitempty"`
+}
+
+func toPolicyRow(accountID, actor string, st review.Standards) (policyRow, error) {
+	b, err := json.Marshal(standardsRow{
+		BlockedTerms: st.BlockedTerms, BlockedDomains: st.BlockedDomains, AllowedDomains: st.AllowedDomains,
+		HumanCategories: st.HumanCategories, AIDisclosure: st.AIDisclosure, Reasons: st.Reasons,
+	})
+	if err != nil {
+		return policyRow{}, fmt.Errorf("encoding standards: %w", err)
+	}
+	return policyRow{AccountID: accountID, ApproveThreshold: st.Approve, RejectThreshold: st.Reject,
+		Standards: string(b), UpdatedBy: nullString(actor)}, nil
+}
+
+// toStandards reads a row; rows from before standards existed hold '{}'
+// and read as the default policy with the row's thresholds.
+func (r policyRow) toStandards() (review.Standards, error) {
+	var sr standardsRow
+	if err := json.Unmarshal([]byte(r.Standards), &sr); err != nil {
+		return review.Standards{}, fmt.Errorf("decoding standards of %s: %w", r.AccountID, err)
+	}
+	return review.Standards{
+		Thresholds:   review.Thresholds{Approve: r.ApproveThreshold, Reject: r.RejectThreshold},
+		BlockedTerms: sr.BlockedTerms, BlockedDomains: sr.BlockedDomains, AllowedDomains: sr.AllowedDomains,
+		HumanCategories: sr.HumanCategories, AIDisclosure: sr.AIDisclosure, Reasons: sr.Reasons,
+	}.Normalize(), nil
 }
 
 func toReviewRow(rv review.Review) (reviewRow, error) {
@@ -84,12 +126,13 @@ func toReviewRow(rv review.Review) (reviewRow, error) {
 		assets = json.RawMessage(`{}`)
 	}
 	creative, err := json.Marshal(creativeRow{
-		Name:       snap.Name,
-		FormatID:   formatIDRow(snap.FormatID),
-		FormatName: snap.FormatName,
-		Assets:     assets,
-		Tags:       snap.Tags,
-		Provenance: snap.Provenance,
+		Name:         snap.Name,
+		FormatID:     formatIDRow(snap.FormatID),
+		FormatName:   snap.FormatName,
+		Assets:       assets,
+		Tags:         snap.Tags,
+		Provenance:   snap.Provenance,
+		FormatAssets: snap.FormatAssets,
 	})
 	if err != nil {
 		return reviewRow{}, fmt.Errorf("encoding creative snapshot: %w", err)
@@ -113,6 +156,8 @@ func toReviewRow(rv review.Review) (reviewRow, error) {
 		CorrelationID:    nullString(rv.CorrelationID),
 		SourceEventID:    rv.SourceEventID,
 		SupersededBy:     sql.NullInt64{Int64: rv.SupersededBy, Valid: rv.SupersededBy != 0},
+		ClaimedBy:        nullString(rv.ClaimedBy),
+		ClaimedUntil:     sql.NullTime{Time: rv.ClaimedUntil, Valid: !rv.ClaimedUntil.IsZero()},
 		CreatedAt:        rv.CreatedAt,
 		DecidedAt:        sql.NullTime{Time: rv.DecidedAt, Valid: !rv.DecidedAt.IsZero()},
 	}, nil
@@ -140,12 +185,13 @@ func (r reviewRow) toReview() (review.Review, error) {
 		HumanOverride:   r.HumanOverride,
 		Thresholds:      review.Thresholds{Approve: r.ApproveThreshold, Reject: r.RejectThreshold},
 		Creative: review.Snapshot{
-			Name:       c.Name,
-			FormatID:   events.FormatID(c.FormatID),
-			FormatName: c.FormatName,
-			Assets:     c.Assets,
-			Tags:       c.Tags,
-			Provenance: c.Provenance,
+			Name:         c.Name,
+			FormatID:     events.FormatID(c.FormatID),
+			FormatName:   c.FormatName,
+			Assets:       c.Assets,
+			Tags:         c.Tags,
+			Provenance:   c.Provenance,
+			FormatAssets: c.FormatAssets,
 		},
 		CorrelationID: r.CorrelationID.String,
 		SourceEventID: r.SourceEventID,
@@ -154,6 +200,9 @@ func (r reviewRow) toReview() (review.Review, error) {
 	}
 	if r.DecidedAt.Valid {
 		rv.DecidedAt = r.DecidedAt.Time.UTC()
+	}
+	if r.ClaimedBy.Valid && r.ClaimedUntil.Valid {
+		rv.ClaimedBy, rv.ClaimedUntil = r.ClaimedBy.String, r.ClaimedUntil.Time.UTC()
 	}
 	for _, f := range findings {
 		rv.Findings = append(rv.Findings, review.Finding(f))

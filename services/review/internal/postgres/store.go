@@ -44,7 +44,7 @@ func NewStore(db *sqlx.DB, prefix string, logger *slog.Logger) *Store {
 const reviewColumns = `account_id, creative_id, revision, score, reasons, state, recommendation,
 	policy_triggered, decided_by, reviewer, decision_reason, human_override, approve_threshold,
 	reject_threshold, creative, correlation_id, source_event_id, superseded_by, created_at,
-	decided_at, updated_at`
+	decided_at, updated_at, claimed_by, claimed_until`
 
 // lockCreative serialises work on one creative across replicas, so two
 // revisions arriving together cannot both believe they are the newest.
@@ -78,12 +78,13 @@ WHERE account_id = $1 AND creative_id = $2 AND revision = $3`
 
 const selectReviewForUpdate = selectReview + ` FOR UPDATE`
 
-// updateDecision writes only what a decision may change; the score, the
+// updateDecision writes only what a decision or a claim may change; the score, the
 // findings and the snapshot are facts of the automated review.
 const updateDecision = `
 UPDATE reviews SET state = :state, decided_by = :decided_by, reviewer = :reviewer,
 	decision_reason = :decision_reason, human_override = :human_override,
-	decided_at = :decided_at, updated_at = now()
+	decided_at = :decided_at, claimed_by = :claimed_by, claimed_until = :claimed_until,
+	updated_at = now()
 WHERE account_id = :account_id AND creative_id = :creative_id AND revision = :revision
 RETURNING ` + reviewColumns
 
@@ -105,14 +106,16 @@ const countQueue = `
 SELECT count(*) FROM reviews WHERE state = 'pending_human' AND superseded_by IS NULL`
 
 const selectPolicy = `
-SELECT account_id, approve_threshold, reject_threshold FROM review_policies WHERE account_id = $1`
+SELECT account_id, approve_threshold, reject_threshold, standards FROM review_policies WHERE account_id = $1`
 
 const upsertPolicy = `
-INSERT INTO review_policies (account_id, approve_threshold, reject_threshold)
-VALUES (:account_id, :approve_threshold, :reject_threshold)
+INSERT INTO review_policies (account_id, approve_threshold, reject_threshold, standards, updated_by)
+VALUES (:account_id, :approve_threshold, :reject_threshold, :standards, :updated_by)
 ON CONFLICT (account_id) DO UPDATE
 SET approve_threshold = EXCLUDED.approve_threshold,
     reject_threshold = EXCLUDED.reject_threshold,
+    standards = EXCLUDED.standards,
+    updated_by = EXCLUDED.updated_by,
     updated_at = now()`
 
 // CreateReview implements review.Store.
@@ -390,6 +393,84 @@ func (s *Store) ListReviews(ctx context.Context, q review.ListQuery) (review.Pag
 	return page, nil
 }
 
+// queueOrders are the ORDER BY clauses of the queue's sorts; the key
+// columns make every order total, so offsets are stable between requests.
+var queueOrders = map[string]string{
+	"oldest": "queued_since, created_at, account_id, creative_id, revision",
+	"newest": "queued_since DESC, created_at DESC, account_id, creative_id, revision",
+	"score":  "score, queued_since, account_id, creative_id, revision",
+	"-score": "score DESC, queued_since, account_id, creative_id, revision",
+}
+
+// Queue implements review.Store. queued_since is the oldest pending
+// revision of the same creative, so a re-synced creative keeps its place
+// instead of going to the back of the queue.
+func (s *Store) Queue(ctx context.Context, q review.QueueQuery) (review.QueuePage, error) {
+	order, ok := queueOrders[q.Sort]
+	if !ok {
+		return review.QueuePage{}, fmt.Errorf("unknown queue sort %q", q.Sort)
+	}
+	var rows []struct {
+		reviewRow
+		QueuedSince time.Time `db:"queued_since"`
+		Total       int       `db:"total"`
+	}
+	err := s.db.SelectContext(ctx, &rows, `
+SELECT * FROM (
+  SELECT `+reviewColumns+`,
+    (SELECT min(o.created_at) FROM reviews o
+      WHERE o.account_id = r.account_id AND o.creative_id = r.creative_id AND o.state = 'pending_human') AS queued_since,
+    count(*) OVER () AS total
+  FROM reviews r
+  WHERE state = 'pending_human' AND superseded_by IS NULL
+    AND ($1 = '' OR account_id = $1) AND ($2 = '' OR policy_triggered = $2)
+    AND ($3 = '' OR creative->'format_id'->>'id' = $3)
+    AND ($6::float8 IS NULL OR score >= $6) AND ($7::float8 IS NULL OR score <= $7)
+) q ORDER BY `+order+` OFFSET $4 LIMIT $5`, q.AccountID, q.Policy, q.FormatID, q.Offset, q.Limit, q.MinScore, q.MaxScore)
+	if err != nil {
+		return review.QueuePage{}, fmt.Errorf("reading the queue: %w", err)
+	}
+	page := review.QueuePage{Reviews: make([]review.Review, 0, len(rows))}
+	for _, row := range rows {
+		rv, err := row.toReview()
+		if err != nil {
+			return review.QueuePage{}, err
+		}
+		rv.QueuedSince = row.QueuedSince.UTC()
+		page.Reviews = append(page.Reviews, rv)
+		page.Total = row.Total
+	}
+	if len(rows) == 0 && q.Offset > 0 {
+		// Past the end: the total still matters for the pager.
+		if err := s.db.GetContext(ctx, &page.Total, `SELECT count(*) FROM reviews
+WHERE state = 'pending_human' AND superseded_by IS NULL
+  AND ($1 = '' OR account_id = $1) AND ($2 = '' OR policy_triggered = $2)
+  AND ($3 = '' OR creative->'format_id'->>'id' = $3)
+  AND ($4::float8 IS NULL OR score >= $4) AND ($5::float8 IS NULL OR score <= $5)`, q.AccountID, q.Policy, q.FormatID, q.MinScore, q.MaxScore); err != nil {
+			return review.QueuePage{}, fmt.Errorf("counting the queue: %w", err)
+		}
+	}
+	return page, nil
+}
+
+// History implements review.Store.
+func (s *Store) History(ctx context.Context, accountID, creativeID string) ([]review.Review, error) {
+	var rows []reviewRow
+	if err := s.db.SelectContext(ctx, &rows, `SELECT `+reviewColumns+` FROM reviews
+WHERE account_id = $1 AND creative_id = $2 ORDER BY revision DESC LIMIT 100`, accountID, creativeID); err != nil {
+		return nil, fmt.Errorf("loading history of %s/%s: %w", accountID, creativeID, err)
+	}
+	out := make([]review.Review, 0, len(rows))
+	for _, row := range rows {
+		rv, err := row.toReview()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rv)
+	}
+	return out, nil
+}
+
 // CountQueue returns how many revisions wait for a person.
 func (s *Store) CountQueue(ctx context.Context) (int64, error) {
 	var n int64
@@ -400,24 +481,46 @@ func (s *Store) CountQueue(ctx context.Context) (int64, error) {
 }
 
 // Policy implements review.Store.
-func (s *Store) Policy(ctx context.Context, accountID string) (review.Thresholds, bool, error) {
-	var row policyRow
-	if err := s.db.GetContext(ctx, &row, selectPolicy, accountID); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return review.Thresholds{}, false, nil
-		}
-		return review.Thresholds{}, false, fmt.Errorf("loading policy of %s: %w", accountID, err)
-	}
-	return review.Thresholds{Approve: row.ApproveThreshold, Reject: row.RejectThreshold}, true, nil
+func (s *Store) Policy(ctx context.Context, accountID string) (review.Standards, bool, error) {
+	return policy(ctx, s.db, accountID)
 }
 
-// PutPolicy implements review.Store.
-func (s *Store) PutPolicy(ctx context.Context, accountID string, t review.Thresholds) error {
-	row := policyRow{AccountID: accountID, ApproveThreshold: t.Approve, RejectThreshold: t.Reject}
-	if _, err := s.db.NamedExecContext(ctx, upsertPolicy, row); err != nil {
-		return fmt.Errorf("storing policy of %s: %w", accountID, err)
+func policy(ctx context.Context, q sqlx.QueryerContext, accountID string) (review.Standards, bool, error) {
+	var row policyRow
+	if err := sqlx.GetContext(ctx, q, &row, selectPolicy, accountID); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return review.Standards{}, false, nil
+		}
+		return review.Standards{}, false, fmt.Errorf("loading policy of %s: %w", accountID, err)
 	}
-	return nil
+	st, err := row.toStandards()
+	return st, err == nil, err
+}
+
+// PutPolicy implements review.Store. The previous standards are read under
+// the row lock so the audit record's "before" is what this change replaced.
+func (s *Store) PutPolicy(ctx context.Context, actor, accountID string, st review.Standards) error {
+	row, err := toPolicyRow(accountID, actor, st)
+	if err != nil {
+		return err
+	}
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, lockCreative, "policy\x1f"+accountID); err != nil {
+			return fmt.Errorf("locking policy of %s: %w", accountID, err)
+		}
+		before, had, err := policy(ctx, tx, accountID)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.NamedExecContext(ctx, upsertPolicy, row); err != nil {
+			return fmt.Errorf("storing policy of %s: %w", accountID, err)
+		}
+		detail := map[string]any{"after": st}
+		if had {
+			detail["before"] = before
+		}
+		return writeAudit(ctx, tx, actor, "standards.update", "account:"+accountID, detail)
+	})
 }
 
 // inTx runs fn in one transaction (see pgdb.InTx).

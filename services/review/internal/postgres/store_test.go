@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -381,7 +382,7 @@ func TestTenantPolicyChangesTheOutcome(t *testing.T) {
 	if _, own, err := f.svc.Policy(ctx, "lenient"); err != nil || own {
 		t.Fatalf("policy before any is set: own=%v err=%v", own, err)
 	}
-	if err := f.svc.SetPolicy(ctx, "lenient", review.Thresholds{Approve: 0.5, Reject: 0.05}); err != nil {
+	if err := f.svc.SetPolicy(ctx, "lead@x.example", "lenient", review.Standards{Thresholds: review.Thresholds{Approve: 0.5, Reject: 0.05}}); err != nil {
 		t.Fatal(err)
 	}
 	th, own, err := f.svc.Policy(ctx, "lenient")
@@ -394,9 +395,9 @@ func TestTenantPolicyChangesTheOutcome(t *testing.T) {
 	if rv := mustReview(t, f.svc, aiUndisclosed(synced("strict", "ai", 1))); rv.State != review.StatePendingHuman {
 		t.Fatalf("default tenant: %s", rv.State)
 	}
-	err = f.svc.SetPolicy(ctx, "lenient", review.Thresholds{Approve: 0.5, Reject: 0.5})
+	err = f.svc.SetPolicy(ctx, "lead@x.example", "lenient", review.Standards{Thresholds: review.Thresholds{Approve: 0.5, Reject: 0.5}})
 	wantCode(t, err, review.CodeInvalidRequest)
-	if err := f.svc.SetPolicy(ctx, "lenient", review.Thresholds{Approve: 0.95, Reject: 0.2}); err != nil {
+	if err := f.svc.SetPolicy(ctx, "lead@x.example", "lenient", review.Standards{Thresholds: review.Thresholds{Approve: 0.95, Reject: 0.2}}); err != nil {
 		t.Fatalf("updating a policy: %v", err)
 	}
 	if th, _, _ := f.svc.Policy(ctx, "lenient"); th.Approve != 0.95 || th.Reject != 0.2 {
@@ -422,5 +423,126 @@ func TestCancelledContextRollsBack(t *testing.T) {
 	defer cancel2()
 	if _, err := f.svc.ReviewCreative(deadline, c, review.SnapshotOf(ev), review.Origin{EventID: "x"}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// failingClassifier never answers usefully.
+type failingClassifier struct{}
+
+func (failingClassifier) Classify(context.Context, *review.Creative, review.Snapshot) ([]review.Finding, error) {
+	return nil, errors.New("connection refused")
+}
+
+func TestAccountStandards(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	st := review.Standards{
+		Thresholds:   review.DefaultThresholds(),
+		BlockedTerms: []string{"banner"},
+		Reasons:      []string{"Misleading claim"},
+	}
+	if err := f.svc.SetPolicy(ctx, "lea@x.example", "strict", st); err != nil {
+		t.Fatal(err)
+	}
+	rv := mustReview(t, f.svc, synced("strict", "b", 1))
+	if rv.State != review.StateRejected || len(rv.Findings) != 1 || rv.Findings[0].Code != review.CodeBlockedTerm {
+		t.Fatalf("blocked term: %+v", rv)
+	}
+	if rv := mustReview(t, f.svc, synced("other", "b", 1)); rv.State != review.StateApproved {
+		t.Fatalf("another account's standards applied: %s", rv.State)
+	}
+	// A bad document changes nothing.
+	bad := st
+	bad.AllowedDomains = []string{"https://shop.example.com"}
+	wantCode(t, f.svc.SetPolicy(ctx, "lea@x.example", "strict", bad), review.CodeInvalidRequest)
+	st.AIDisclosure = review.AIDisclosureRejectUndisclosed
+	st.BlockedTerms = nil
+	if err := f.svc.SetPolicy(ctx, "adm@x.example", "strict", st); err != nil {
+		t.Fatal(err)
+	}
+	got, own, err := f.svc.Policy(ctx, "strict")
+	if err != nil || !own || len(got.BlockedTerms) != 0 || got.AIDisclosure != review.AIDisclosureRejectUndisclosed || got.Reasons[0] != "Misleading claim" {
+		t.Fatalf("stored standards: %+v %v %v", got, own, err)
+	}
+	if rv := mustReview(t, f.svc, aiUndisclosed(synced("strict", "ai", 1))); rv.State != review.StateRejected {
+		t.Fatalf("undisclosed AI under reject_undisclosed: %s", rv.State)
+	}
+
+	// Each change is audited with who made it and what it replaced.
+	recs, err := postgres.NewStaffStore(f.db).AuditLog(ctx, "account:strict", 10)
+	if err != nil || len(recs) != 2 {
+		t.Fatalf("audit: %+v %v", recs, err)
+	}
+	if recs[0].Actor != "adm@x.example" || recs[0].Action != "standards.update" || recs[0].Detail["before"] == nil ||
+		recs[1].Actor != "lea@x.example" || recs[1].Detail["before"] != nil {
+		t.Fatalf("audit records: %+v", recs)
+	}
+
+	// A classifier that fails sends the creative to a person.
+	f.svc.SetClassifier(failingClassifier{})
+	rv = mustReview(t, f.svc, synced("other", "c", 1))
+	if rv.State != review.StatePendingHuman || rv.PolicyTriggered != review.PolicyClassifierUnavailable ||
+		rv.Findings[len(rv.Findings)-1].Code != review.CodeClassifierUnavailable {
+		t.Fatalf("classifier failure: %+v", rv)
+	}
+}
+
+func TestQueue(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	mustReview(t, f.svc, aiUndisclosed(synced("acct", "a", 1)))
+	mustReview(t, f.svc, aiUndisclosed(synced("acct", "b", 1)))
+	insecure := synced("other", "c", 1)
+	insecure.Assets = json.RawMessage(`{"image":{"asset_type":"image","url":"http://cdn.example.com/b.png"}}`)
+	mustReview(t, f.svc, insecure) // 0.7, uncertain
+	political := synced("acct", "d", 1)
+	political.Name = "Vote for us"
+	mustReview(t, f.svc, political) // 1, sensitive category
+	// A re-sync of a keeps a's place at the front.
+	mustReview(t, f.svc, aiUndisclosed(synced("acct", "a", 2)))
+
+	keys := func(p review.QueuePage) string {
+		var out []string
+		for _, rv := range p.Reviews {
+			out = append(out, fmt.Sprintf("%s@%d", rv.CreativeID, rv.Revision))
+		}
+		return strings.Join(out, ",")
+	}
+	f64 := func(v float64) *float64 { return &v }
+	for _, tt := range []struct {
+		q     review.QueueQuery
+		want  string
+		total int
+	}{
+		{review.QueueQuery{Limit: 10}, "a@2,b@1,c@1,d@1", 4},
+		{review.QueueQuery{Limit: 10, Sort: "newest"}, "d@1,c@1,b@1,a@2", 4},
+		{review.QueueQuery{Limit: 10, Sort: "score"}, "a@2,b@1,c@1,d@1", 4},
+		{review.QueueQuery{Limit: 10, Sort: "-score"}, "d@1,c@1,a@2,b@1", 4},
+		{review.QueueQuery{Limit: 2, Offset: 2}, "c@1,d@1", 4},
+		{review.QueueQuery{Limit: 2, Offset: 8}, "", 4},
+		{review.QueueQuery{Limit: 10, AccountID: "other"}, "c@1", 1},
+		{review.QueueQuery{Limit: 10, Policy: review.PolicySensitiveCategory}, "d@1", 1},
+		{review.QueueQuery{Limit: 10, FormatID: "display_300x250", MinScore: f64(0.6), MaxScore: f64(0.9)}, "c@1", 1},
+		{review.QueueQuery{Limit: 10, FormatID: "video"}, "", 0},
+	} {
+		p, err := f.svc.Queue(ctx, tt.q)
+		if err != nil {
+			t.Fatalf("%+v: %v", tt.q, err)
+		}
+		if got := keys(p); got != tt.want || p.Total != tt.total {
+			t.Errorf("%+v: %s (total %d), want %s (%d)", tt.q, got, p.Total, tt.want, tt.total)
+		}
+	}
+	p, _ := f.svc.Queue(ctx, review.QueueQuery{Limit: 1})
+	first, _ := f.svc.Get(ctx, review.Key{AccountID: "acct", CreativeID: "a", Revision: 1})
+	if !p.Reviews[0].QueuedSince.Equal(first.CreatedAt) {
+		t.Errorf("a@2 queued since %v, want a@1's %v", p.Reviews[0].QueuedSince, first.CreatedAt)
+	}
+	for _, q := range []review.QueueQuery{{Limit: 0}, {Limit: 1, Sort: "x"}, {Limit: 1, Policy: "auto_approve"}, {Limit: 1, Offset: -1},
+		{Limit: 1, MinScore: f64(-0.1)}, {Limit: 1, MinScore: f64(0.5), MaxScore: f64(0.4)}} {
+		_, err := f.svc.Queue(ctx, q)
+		wantCode(t, err, review.CodeInvalidRequest)
 	}
 }

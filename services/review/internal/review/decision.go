@@ -65,6 +65,10 @@ func Decide(a Assessment, t Thresholds) Decision {
 	switch {
 	case a.Score < t.Reject:
 		return Decision{State: StateRejected, Policy: PolicyAutoReject, Recommendation: VerdictReject}
+	case a.ClassifierFailed:
+		// Nothing certain was found, but the check the account relies on
+		// did not run: a person decides, the machine never approves.
+		return Decision{State: StatePendingHuman, Policy: PolicyClassifierUnavailable, Recommendation: rec}
 	case a.ForceHuman:
 		return Decision{State: StatePendingHuman, Policy: PolicySensitiveCategory, Recommendation: rec}
 	case a.Score >= t.Approve:

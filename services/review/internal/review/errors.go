@@ -14,6 +14,7 @@ const (
 	CodeAlreadyDecided = "ALREADY_DECIDED"
 	CodeSuperseded     = "REVISION_SUPERSEDED"
 	CodeInvalidEvent   = "INVALID_EVENT"
+	CodeClaimed        = "CLAIMED_BY_OTHER"
 )
 
 // ErrAlreadyReviewed is returned by Store.CreateReview when the revision has

@@ -60,6 +60,9 @@ func SnapshotOf(ev *events.CreativeSyncedV1) Snapshot {
 	}
 	if ev.Format != nil {
 		s.FormatName = ev.Format.Name
+		for _, fa := range ev.Format.Assets {
+			s.FormatAssets = append(s.FormatAssets, fa.AssetID)
+		}
 	}
 	if isNull(s.Assets) {
 		s.Assets = json.RawMessage(`{}`)
@@ -116,6 +119,12 @@ func parseAsset(id string, raw json.RawMessage) (Asset, error) {
 		}
 	}
 	a.Text = strings.Join(text, "\n")
+	for name, dst := range map[string]*int{"width": &a.Declared.Width, "height": &a.Declared.Height, "duration_ms": &a.Declared.DurationMS} {
+		var n float64
+		if v, ok := obj[name]; ok && json.Unmarshal(v, &n) == nil && n > 0 && n == float64(int(n)) {
+			*dst = int(n)
+		}
+	}
 	p, err := parseProvenance(obj["provenance"], "assets."+id+".provenance")
 	if err != nil {
 		return Asset{}, err

@@ -67,6 +67,9 @@ const (
 	PolicyAutoReject        = "auto_reject"
 	PolicyUncertainScore    = "uncertain_score"
 	PolicySensitiveCategory = "sensitive_category"
+	// PolicyClassifierUnavailable holds a creative for a person because the
+	// external classifier did not answer: no answer is not an approval.
+	PolicyClassifierUnavailable = "classifier_unavailable"
 )
 
 // Creative is what the rules look at: one revision of a synced creative,
@@ -95,6 +98,14 @@ type Asset struct {
 	// Provenance is the asset's own provenance; when set it replaces the
 	// creative's wholesale, as AdCP prescribes.
 	Provenance *Provenance
+	// Declared are the asset's own claims about its bytes (0: not said),
+	// checked against the real file when assets are inspected.
+	Declared Declared
+}
+
+// Declared is what an asset says about itself.
+type Declared struct {
+	Width, Height, DurationMS int
 }
 
 // Provenance is the part of AdCP provenance the rules judge.
@@ -114,6 +125,9 @@ type Snapshot struct {
 	Assets     json.RawMessage `json:"assets"`
 	Tags       []string        `json:"tags,omitempty"`
 	Provenance json.RawMessage `json:"provenance,omitempty"`
+	// FormatAssets are the format's asset ids in the format's order, so the
+	// page previews a creative the way the format assembles it.
+	FormatAssets []string `json:"format_assets,omitempty"`
 }
 
 // Review is the recorded outcome for one revision.
@@ -137,8 +151,15 @@ type Review struct {
 	SourceEventID string
 	// SupersededBy is the newer revision that replaced this one, or 0.
 	SupersededBy int64
-	CreatedAt    time.Time
-	DecidedAt    time.Time // zero while pending
+	// ClaimedBy is the reviewer working on the revision until ClaimedUntil;
+	// meanwhile nobody else may decide it.
+	ClaimedBy    string
+	ClaimedUntil time.Time
+	// QueuedSince is when the creative entered the queue: the first pending
+	// revision's time, so a re-sync keeps its place. Set by Queue only.
+	QueuedSince time.Time
+	CreatedAt   time.Time
+	DecidedAt   time.Time // zero while pending
 }
 
 // Reasons returns the findings in event form.
@@ -155,6 +176,12 @@ func (r Review) Reasons() []events.Reason {
 		out = append(out, f.Reason())
 	}
 	return out
+}
+
+// ClaimedByOther reports whether someone other than reviewer holds a live
+// claim at now.
+func (r Review) ClaimedByOther(reviewer string, now time.Time) bool {
+	return r.ClaimedBy != "" && r.ClaimedBy != reviewer && now.Before(r.ClaimedUntil)
 }
 
 // Decided reports whether the review has a final state.

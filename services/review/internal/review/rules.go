@@ -239,11 +239,20 @@ func snakeCase(s string) string {
 // ProvenanceRule wants AI-generated content to carry a disclosure
 // declaration. Asset-level provenance replaces the creative's for that
 // asset, so each asset is judged on its effective provenance.
-type ProvenanceRule struct{}
+// Policy is the account's AI disclosure policy; empty means required.
+type ProvenanceRule struct{ Policy string }
 
 func (ProvenanceRule) Name() string { return "provenance" }
 
-func (ProvenanceRule) Check(c *Creative) []Finding {
+func (r ProvenanceRule) Check(c *Creative) []Finding {
+	if r.Policy == AIDisclosureNotRequired {
+		return nil
+	}
+	factor := FactorAIDisclosureMissing
+	if r.Policy == AIDisclosureRejectUndisclosed {
+		// The account has said undisclosed AI content never runs.
+		factor = 0
+	}
 	var out []Finding
 	undisclosed := func(p *Provenance) bool {
 		return p != nil && IsAIGenerated(p.DigitalSourceType) && !p.Disclosed
@@ -253,7 +262,7 @@ func (ProvenanceRule) Check(c *Creative) []Finding {
 			Code:    CodeAIDisclosureMissing,
 			Message: fmt.Sprintf("creative is declared %s but has no AI disclosure", c.Provenance.DigitalSourceType),
 			Field:   "provenance.disclosure",
-			Factor:  FactorAIDisclosureMissing,
+			Factor:  factor,
 		})
 	}
 	for _, id := range sortedKeys(c.Assets) {
@@ -263,7 +272,7 @@ func (ProvenanceRule) Check(c *Creative) []Finding {
 				Code:    CodeAIDisclosureMissing,
 				Message: fmt.Sprintf("asset %q is declared %s but has no AI disclosure", id, p.DigitalSourceType),
 				Field:   "assets." + id + ".provenance.disclosure",
-				Factor:  FactorAIDisclosureMissing,
+				Factor:  factor,
 			})
 		}
 	}
@@ -326,21 +335,9 @@ func NewCategoryRule(cats Categories) CategoryRule {
 func (CategoryRule) Name() string { return "category" }
 
 func (r CategoryRule) Check(c *Creative) []Finding {
-	type source struct{ field, text string }
-	sources := []source{{"name", c.Name}}
-	for i, t := range c.Tags {
-		sources = append(sources, source{fmt.Sprintf("tags[%d]", i), t})
-	}
-	for _, id := range sortedKeys(c.Assets) {
-		if t := c.Assets[id].Text; t != "" {
-			sources = append(sources, source{"assets." + id, t})
-		}
-	}
 	// Matching whole words on space-padded, normalised text: "vote" matches
 	// "Vote!" but not "devoted".
-	for i := range sources {
-		sources[i].text = " " + normalizeWords(sources[i].text) + " "
-	}
+	sources := textSources(c)
 	var out []Finding
 	for _, cat := range r.categories {
 	sources:

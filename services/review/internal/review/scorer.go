@@ -10,6 +10,9 @@ type Assessment struct {
 	Score      float64
 	Findings   []Finding
 	ForceHuman bool
+	// ClassifierFailed is set when the external classifier did not answer
+	// in time or answered nonsense; the creative then goes to a person.
+	ClassifierFailed bool
 }
 
 // Scorer combines the findings of its rules into one score.
@@ -47,9 +50,11 @@ func (s *Scorer) Score(c *Creative) Assessment {
 		}
 		a.Score *= ruleFactor
 	}
-	a.Score = math.Round(a.Score*1e6) / 1e6
+	a.Score = roundScore(a.Score)
 	return a
 }
+
+func roundScore(f float64) float64 { return math.Round(f*1e6) / 1e6 }
 
 func clamp01(f float64) float64 {
 	if math.IsNaN(f) || f < 0 {

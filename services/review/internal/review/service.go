@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -32,10 +34,18 @@ type Store interface {
 	// change and the returned events. A missing review is a NotFound error.
 	UpdateReview(ctx context.Context, k Key, update func(*Review) ([]events.Event, error)) (Review, error)
 	GetReview(ctx context.Context, k Key) (Review, error)
+	// History returns every stored revision of a creative, newest first.
+	History(ctx context.Context, accountID, creativeID string) ([]Review, error)
 	ListReviews(ctx context.Context, q ListQuery) (Page, error)
-	// Policy returns the tenant's thresholds and whether it has any.
-	Policy(ctx context.Context, accountID string) (Thresholds, bool, error)
-	PutPolicy(ctx context.Context, accountID string, t Thresholds) error
+	// Queue returns one page of the human queue under q's filters and
+	// order, and how many items match in all.
+	Queue(ctx context.Context, q QueueQuery) (QueuePage, error)
+	// Policy returns the account's content standards and whether it has
+	// its own.
+	Policy(ctx context.Context, accountID string) (Standards, bool, error)
+	// PutPolicy stores an account's standards and an audit record of the
+	// change (actor, before, after) in one transaction.
+	PutPolicy(ctx context.Context, actor, accountID string, st Standards) error
 }
 
 // CreateRequest is one revision for Store.CreateReviews.
@@ -88,6 +98,62 @@ const (
 	MaxPageSize     = 200
 )
 
+// QueueQuery selects a page of the human queue for the reviewer page.
+type QueueQuery struct {
+	AccountID string
+	Policy    string // policy_triggered, e.g. sensitive_category
+	FormatID  string
+	// MinScore and MaxScore bound the score (inclusive); nil: unbounded.
+	MinScore, MaxScore *float64
+	// Sort is "oldest" (default: longest waiting first), "newest",
+	// "score" (lowest first) or "-score".
+	Sort   string
+	Offset int
+	Limit  int
+}
+
+// QueuePage is a page of the queue and the number of matching items.
+type QueuePage struct {
+	Reviews []Review
+	Total   int
+}
+
+// QueueSorts are the orders the queue offers.
+var QueueSorts = []string{"oldest", "newest", "score", "-score"}
+
+// Queue returns a page of the human queue.
+func (s *Service) Queue(ctx context.Context, q QueueQuery) (QueuePage, error) {
+	if q.Sort == "" {
+		q.Sort = "oldest"
+	}
+	if !slices.Contains(QueueSorts, q.Sort) {
+		return QueuePage{}, invalidf("sort", "sort must be one of %s, got %q", strings.Join(QueueSorts, ", "), q.Sort)
+	}
+	switch q.Policy {
+	case "", PolicyUncertainScore, PolicySensitiveCategory, PolicyClassifierUnavailable:
+	default:
+		return QueuePage{}, invalidf("policy", "policy must be %s, %s or %s, got %q", PolicyUncertainScore, PolicySensitiveCategory, PolicyClassifierUnavailable, q.Policy)
+	}
+	for _, b := range []struct {
+		field string
+		v     *float64
+	}{{"min_score", q.MinScore}, {"max_score", q.MaxScore}} {
+		if b.v != nil && (math.IsNaN(*b.v) || *b.v < 0 || *b.v > 1) {
+			return QueuePage{}, invalidf(b.field, "%s must be between 0 and 1, got %v", b.field, *b.v)
+		}
+	}
+	if q.MinScore != nil && q.MaxScore != nil && *q.MinScore > *q.MaxScore {
+		return QueuePage{}, invalidf("min_score", "min_score (%v) is above max_score (%v)", *q.MinScore, *q.MaxScore)
+	}
+	if q.Offset < 0 || q.Offset > 100000 {
+		return QueuePage{}, invalidf("offset", "offset must be between 0 and 100000, got %d", q.Offset)
+	}
+	if q.Limit < 1 || q.Limit > MaxPageSize {
+		return QueuePage{}, invalidf("limit", "limit must be between 1 and %d", MaxPageSize)
+	}
+	return s.store.Queue(ctx, q)
+}
+
 // HumanDecision is a person's verdict on a queued revision.
 type HumanDecision struct {
 	Verdict  Verdict
@@ -123,12 +189,16 @@ func (d HumanDecision) Validate() error {
 
 // Service runs the review use cases.
 type Service struct {
-	store    Store
-	scorer   *Scorer
-	defaults Thresholds
-	obs      Observer
-	now      func() time.Time
+	store      Store
+	scorer     *Scorer
+	defaults   Thresholds
+	obs        Observer
+	classifier Classifier
+	now        func() time.Time
 }
+
+// SetClassifier plugs in an external classifier; nil removes it.
+func (s *Service) SetClassifier(c Classifier) { s.classifier = c }
 
 // NewService wires the use cases. defaults apply to tenants without a
 // policy row. obs may be nil.
@@ -154,11 +224,17 @@ func NewService(store Store, scorer *Scorer, defaults Thresholds, obs Observer) 
 // older than one already stored is recorded as superseded and announced to
 // nobody: its decision must not overwrite the newer one downstream.
 func (s *Service) ReviewCreative(ctx context.Context, c Creative, snap Snapshot, origin Origin) (Review, error) {
-	build, err := s.prepare(ctx, c, snap, origin, nil)
+	return s.ReviewItem(ctx, Item{Creative: c, Snapshot: snap, Origin: origin, Classification: s.Classify(ctx, c, snap)})
+}
+
+// ReviewItem is ReviewCreative for an item already classified (see
+// Classify): the classifier is not consulted again.
+func (s *Service) ReviewItem(ctx context.Context, it Item) (Review, error) {
+	build, err := s.prepare(ctx, it, nil)
 	if err != nil {
 		return Review{}, err
 	}
-	rv, err := s.store.CreateReview(ctx, c.Key, build)
+	rv, err := s.store.CreateReview(ctx, it.Creative.Key, build)
 	if err != nil {
 		return Review{}, err
 	}
@@ -171,18 +247,24 @@ type Item struct {
 	Creative Creative
 	Snapshot Snapshot
 	Origin   Origin
+	// Classification is the external classifier's answer (Classify),
+	// obtained before the item joins a batch: the classifier does network
+	// I/O, which must not hold a batch, let alone its transaction. With a
+	// classifier set, an item without one is held for a person.
+	Classification *Classification
 }
 
 // ReviewCreatives is ReviewCreative for many revisions, recorded in one
-// transaction: the group commit of the creative_synced_v1 consumer.
-// reviews[i] and errs[i] are items[i]'s outcome; err means nothing was
-// recorded, and the caller may retry the items one by one to find out
-// which of them is to blame.
+// transaction: the group commit of the creative_synced_v1 consumer. The
+// items must already be classified (Classify); each account's standards
+// are loaded once per call. reviews[i] and errs[i] are items[i]'s outcome;
+// err means nothing was recorded, and the caller may retry the items one
+// by one (ReviewItem) to find out which of them is to blame.
 func (s *Service) ReviewCreatives(ctx context.Context, items []Item) (reviews []Review, errs []error, err error) {
 	reqs := make([]CreateRequest, len(items))
-	thresholds := map[string]Thresholds{} // one policy lookup per account
+	standards := map[string]Standards{} // one policy lookup per account
 	for i, it := range items {
-		build, err := s.prepare(ctx, it.Creative, it.Snapshot, it.Origin, thresholds)
+		build, err := s.prepare(ctx, it, standards)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -200,19 +282,29 @@ func (s *Service) ReviewCreatives(ctx context.Context, items []Item) (reviews []
 	return reviews, errs, nil
 }
 
-// prepare scores c and returns the build step of its review. cache, if not
-// nil, keeps the thresholds of the accounts already looked up.
-func (s *Service) prepare(ctx context.Context, c Creative, snap Snapshot, origin Origin, cache map[string]Thresholds) (func(newest int64) (Review, []events.Event, error), error) {
-	a := s.scorer.Score(&c)
-	t, ok := cache[c.AccountID]
+// prepare scores it under its account's content standards, folds in its
+// classification and returns the build step of its review. cache, if not
+// nil, keeps the standards of the accounts already looked up. It does no
+// network I/O besides the policy lookup.
+func (s *Service) prepare(ctx context.Context, it Item, cache map[string]Standards) (func(newest int64) (Review, []events.Event, error), error) {
+	c, snap, origin := it.Creative, it.Snapshot, it.Origin
+	st, ok := cache[c.AccountID]
 	if !ok {
 		var err error
-		if t, err = s.thresholds(ctx, c.AccountID); err != nil {
-			return nil, err
+		if st, _, err = s.Policy(ctx, c.AccountID); err != nil {
+			return nil, fmt.Errorf("loading content standards of %s: %w", c.AccountID, err)
 		}
 		if cache != nil {
-			cache[c.AccountID] = t
+			cache[c.AccountID] = st
 		}
+	}
+	t := st.Thresholds
+	a := s.scorer.ForStandards(st).Score(&c)
+	switch {
+	case it.Classification != nil:
+		a = it.Classification.fold(a)
+	case s.classifier != nil:
+		a = (&Classification{Err: errNotClassified}).fold(a)
 	}
 	d := Decide(a, t)
 	now := s.now()
@@ -261,18 +353,13 @@ func (s *Service) Decide(ctx context.Context, k Key, hd HumanDecision) (Review, 
 	}
 	now := s.now()
 	rv, err := s.store.UpdateReview(ctx, k, func(rv *Review) ([]events.Event, error) {
-		if rv.Decided() {
-			by := rv.DecidedBy
-			if rv.Reviewer != "" {
-				by += " (" + rv.Reviewer + ")"
-			}
-			return nil, apperr.Newf(CodeAlreadyDecided, "revision %d of creative %q was already %s by %s at %s; decisions are final",
-				rv.Revision, rv.CreativeID, rv.State, by, rv.DecidedAt.Format(time.RFC3339))
+		if err := decidable(*rv); err != nil {
+			return nil, err
 		}
-		if rv.SupersededBy != 0 {
-			return nil, apperr.Newf(CodeSuperseded, "revision %d of creative %q was superseded by revision %d; decide that one instead",
-				rv.Revision, rv.CreativeID, rv.SupersededBy)
+		if rv.ClaimedByOther(hd.Reviewer, now) {
+			return nil, errClaimed(*rv)
 		}
+		rv.ClaimedBy, rv.ClaimedUntil = "", time.Time{}
 		rv.State = hd.Verdict.State()
 		rv.DecidedBy = events.DecidedByHuman
 		rv.Reviewer = hd.Reviewer
@@ -286,6 +373,77 @@ func (s *Service) Decide(ctx context.Context, k Key, hd HumanDecision) (Review, 
 	}
 	s.obs.Decided(rv.State, events.DecidedByHuman)
 	return rv, nil
+}
+
+// decidable says why a revision can no longer be decided or claimed.
+func decidable(rv Review) error {
+	if rv.Decided() {
+		by := rv.DecidedBy
+		if rv.Reviewer != "" {
+			by += " (" + rv.Reviewer + ")"
+		}
+		return apperr.Newf(CodeAlreadyDecided, "revision %d of creative %q was already %s by %s at %s; decisions are final",
+			rv.Revision, rv.CreativeID, rv.State, by, rv.DecidedAt.Format(time.RFC3339))
+	}
+	if rv.SupersededBy != 0 {
+		return apperr.Newf(CodeSuperseded, "revision %d of creative %q was superseded by revision %d; decide that one instead",
+			rv.Revision, rv.CreativeID, rv.SupersededBy)
+	}
+	return nil
+}
+
+func errClaimed(rv Review) error {
+	return apperr.Newf(CodeClaimed, "revision %d of creative %q is claimed by %s until %s; pick another item",
+		rv.Revision, rv.CreativeID, rv.ClaimedBy, rv.ClaimedUntil.Format(time.RFC3339))
+}
+
+// ClaimTTL is how long a claim keeps others off an item. It is short so an
+// abandoned tab does not hide work for long; claiming again extends it.
+const ClaimTTL = 15 * time.Minute
+
+// Claim reserves a queued revision for reviewer, or extends their claim.
+// Claims change no decision and emit nothing.
+func (s *Service) Claim(ctx context.Context, k Key, reviewer string) (Review, error) {
+	if strings.TrimSpace(reviewer) == "" {
+		return Review{}, invalidf("reviewer", "reviewer is required")
+	}
+	now := s.now()
+	return s.store.UpdateReview(ctx, k, func(rv *Review) ([]events.Event, error) {
+		if err := decidable(*rv); err != nil {
+			return nil, err
+		}
+		if rv.ClaimedByOther(reviewer, now) {
+			return nil, errClaimed(*rv)
+		}
+		rv.ClaimedBy, rv.ClaimedUntil = reviewer, now.Add(ClaimTTL)
+		return nil, nil
+	})
+}
+
+// Release gives a claim up. Only its holder may release it unless force is
+// set (a lead freeing an item someone left).
+func (s *Service) Release(ctx context.Context, k Key, reviewer string, force bool) (Review, error) {
+	now := s.now()
+	return s.store.UpdateReview(ctx, k, func(rv *Review) ([]events.Event, error) {
+		if !force && rv.ClaimedByOther(reviewer, now) {
+			return nil, errClaimed(*rv)
+		}
+		rv.ClaimedBy, rv.ClaimedUntil = "", time.Time{}
+		return nil, nil
+	})
+}
+
+// History returns a creative's reviewed revisions, newest first; an
+// unknown creative is a NotFound error.
+func (s *Service) History(ctx context.Context, accountID, creativeID string) ([]Review, error) {
+	out, err := s.store.History(ctx, accountID, creativeID)
+	if err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, apperr.Newf(CodeNotFound, "no reviews of creative %q in account %q", creativeID, accountID)
+	}
+	return out, nil
 }
 
 // Get returns one review.
@@ -311,34 +469,27 @@ func (s *Service) List(ctx context.Context, q ListQuery) (Page, error) {
 	return s.store.ListReviews(ctx, q)
 }
 
-// Policy returns the thresholds in force for a tenant and whether they are
-// the tenant's own (false means the service defaults apply).
-func (s *Service) Policy(ctx context.Context, accountID string) (Thresholds, bool, error) {
-	t, ok, err := s.store.Policy(ctx, accountID)
+// Policy returns the content standards in force for an account and
+// whether they are its own (false means the service defaults apply).
+func (s *Service) Policy(ctx context.Context, accountID string) (Standards, bool, error) {
+	st, ok, err := s.store.Policy(ctx, accountID)
 	if err != nil || !ok {
-		return s.defaults, false, err
+		return DefaultStandards(s.defaults), false, err
 	}
-	return t, true, nil
+	return st, true, nil
 }
 
-// SetPolicy stores a tenant's thresholds; they apply to revisions scored
-// from now on, never retroactively.
-func (s *Service) SetPolicy(ctx context.Context, accountID string, t Thresholds) error {
+// SetPolicy stores an account's standards; they apply to revisions scored
+// from now on, never retroactively. actor is recorded in the audit log.
+func (s *Service) SetPolicy(ctx context.Context, actor, accountID string, st Standards) error {
 	if strings.TrimSpace(accountID) == "" {
 		return invalidf("account_id", "account_id is required")
 	}
-	if err := t.Validate(); err != nil {
+	st = st.Normalize()
+	if err := st.Validate(); err != nil {
 		return err
 	}
-	return s.store.PutPolicy(ctx, accountID, t)
-}
-
-func (s *Service) thresholds(ctx context.Context, accountID string) (Thresholds, error) {
-	t, _, err := s.Policy(ctx, accountID)
-	if err != nil {
-		return Thresholds{}, fmt.Errorf("loading review policy of %s: %w", accountID, err)
-	}
-	return t, nil
+	return s.store.PutPolicy(ctx, actor, accountID, st)
 }
 
 // outcomeEvent is the event announcing a review's current state. It

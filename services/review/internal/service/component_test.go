@@ -14,6 +14,7 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/alexedwards/argon2id"
 	"github.com/jmoiron/sqlx"
 	"github.com/nats-io/nats.go"
 
@@ -21,13 +22,14 @@ import (
 	"example.com/creativesync/platform/broker"
 	"example.com/creativesync/platform/natstest"
 	"example.com/creativesync/platform/outbox"
+	"example.com/creativesync/platform/pgdb"
 	"example.com/creativesync/platform/pgtest"
 	"example.com/creativesync/platform/servicetest"
+	"example.com/creativesync/services/review/internal/postgres"
 	"example.com/creativesync/services/review/internal/review"
 	"example.com/creativesync/services/review/internal/service"
+	"example.com/creativesync/services/review/internal/staff"
 )
-
-const token = "test-reviewer-token"
 
 // stack is one test's Postgres database and JetStream prefix, shared by the
 // service instances the test starts.
@@ -35,18 +37,49 @@ type stack struct {
 	*natstest.Broker
 	t      testing.TB
 	dsn    string
+	token  string // API token of ana, a lead
 	db     *sqlx.DB
 	logger *slog.Logger
 }
 
 func newStack(t testing.TB) *stack {
 	t.Helper()
-	return &stack{Broker: natstest.NewBroker(t), t: t, dsn: pgtest.NewDatabase(t), logger: servicetest.Logger(t)}
+	s := &stack{Broker: natstest.NewBroker(t), t: t, dsn: pgtest.NewDatabase(t), logger: servicetest.Logger(t)}
+	s.token = s.addReviewer("ana@seller.example", staff.RoleLead)
+	return s
+}
+
+// reviewerPassword is every test reviewer's password.
+const reviewerPassword = "correct horse battery"
+
+// addReviewer creates a reviewer account the way `review admin` does and
+// returns an API token of it.
+func (s *stack) addReviewer(email string, role staff.Role) string {
+	s.t.Helper()
+	ctx := context.Background()
+	db, err := pgdb.Open(ctx, s.dsn)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer db.Close()
+	if err := postgres.Migrate(ctx, db); err != nil {
+		s.t.Fatal(err)
+	}
+	st := staff.NewService(postgres.NewStaffStore(db), &argon2id.Params{Memory: 1024, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32})
+	if _, err := st.AddReviewer(ctx, "test", staff.NewReviewer{Email: email, Role: role, Password: reviewerPassword}); err != nil {
+		s.t.Fatal(err)
+	}
+	tok, err := st.IssueToken(ctx, "test", email, "component test")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return tok
 }
 
 // running is a started service instance.
 type running struct {
 	*servicetest.Running[*service.Service]
+	token string
 }
 
 // start runs the service until Stop or the end of the test.
@@ -59,14 +92,13 @@ func (s *stack) start(mod func(*service.Config)) running {
 		TopicPrefix:        s.Prefix,
 		OutboxPollInterval: 20 * time.Millisecond,
 		Thresholds:         review.DefaultThresholds(),
-		ReviewerToken:      token,
 	}
 	if mod != nil {
 		mod(&cfg)
 	}
 	return running{servicetest.Start(s.t, func(ctx context.Context) (*service.Service, error) {
 		return service.New(ctx, cfg, s.logger)
-	})}
+	}), s.token}
 }
 
 func (s *stack) waitFor(what string, cond func() bool) {
@@ -150,6 +182,12 @@ func (s *stack) settle() {
 }
 
 func (r running) do(t *testing.T, method, path string, body any) (int, []byte) {
+	t.Helper()
+	return r.doAs(t, r.token, method, path, body)
+}
+
+// doAs calls the API with another reviewer's token.
+func (r running) doAs(t *testing.T, token, method, path string, body any) (int, []byte) {
 	t.Helper()
 	var rd io.Reader
 	if body != nil {
@@ -276,12 +314,12 @@ func TestService(t *testing.T) {
 		}
 
 		status, body = svc.do(t, http.MethodPost, "/api/v1/reviews/acct_h/ai/1/decision",
-			map[string]string{"decision": "reject", "reviewer": "bob", "reason": "changed my mind"})
+			map[string]string{"decision": "reject", "reason": "changed my mind"})
 		if status != http.StatusConflict || !strings.Contains(string(body), review.CodeAlreadyDecided) {
 			t.Fatalf("second decision: %d %s", status, body)
 		}
 		status, _ = svc.do(t, http.MethodPost, "/api/v1/reviews/acct_h/unknown/1/decision",
-			map[string]string{"decision": "approve", "reviewer": "bob"})
+			map[string]string{"decision": "approve"})
 		if status != http.StatusNotFound {
 			t.Fatalf("unknown creative: %d", status)
 		}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -15,6 +16,7 @@ import (
 	"example.com/creativesync/events"
 	"example.com/creativesync/platform/broker"
 	"example.com/creativesync/platform/httpserver"
+	"example.com/creativesync/platform/inspect"
 	"example.com/creativesync/platform/lifecycle"
 	"example.com/creativesync/platform/outbox"
 	"example.com/creativesync/platform/pgdb"
@@ -22,6 +24,7 @@ import (
 	"example.com/creativesync/services/review/internal/messaging"
 	"example.com/creativesync/services/review/internal/postgres"
 	"example.com/creativesync/services/review/internal/review"
+	"example.com/creativesync/services/review/internal/staff"
 )
 
 // Name names the service's durable consumers (review_<handler>) and its
@@ -47,8 +50,29 @@ type Config struct {
 	Thresholds review.Thresholds
 	// Categories are the sensitive categories always sent to a person.
 	Categories review.Categories
-	// ReviewerToken guards the reviewer API and page; empty disables them.
+	// ReviewerToken is REVIEWER_TOKEN, a development-only shared API token
+	// acting as an admin; empty (production) accepts only reviewers' own
+	// tokens and sessions.
 	ReviewerToken string
+	// ClassifierURL is an external classifier's endpoint; empty: none.
+	ClassifierURL string
+	// ClassifierTimeout bounds one classifier call.
+	ClassifierTimeout time.Duration
+	// OIDC turns on sign-in through an OpenID Connect provider; nil: off.
+	OIDC *httpapi.OIDCConfig
+	// Assets, when Inspect is set, has review load every hosted image,
+	// video and audio asset and compare its real bytes with the manifest.
+	Assets AssetsConfig
+}
+
+// AssetsConfig configures asset inspection.
+type AssetsConfig struct {
+	Inspect bool
+	// AllowPrivate lets loopback and private addresses be fetched:
+	// development and tests only (the default refuses them: SSRF).
+	AllowPrivate bool
+	Timeout      time.Duration
+	MaxBytes     int64
 }
 
 // Produces lists the events the service publishes; each needs a stream
@@ -126,6 +150,20 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Service, err 
 	store := postgres.NewStore(s.db, cfg.TopicPrefix, logger)
 	obs := newMetrics(reg, store, s.db, logger)
 	reviews := review.NewService(store, review.NewScorer(review.DefaultRules(cfg.Categories)...), cfg.Thresholds, obs)
+	var classifiers review.Classifiers
+	if cfg.Assets.Inspect {
+		classifiers = append(classifiers, review.AssetInspector{Timeout: 2 * cfg.Assets.Timeout,
+			Fetcher: inspect.NewFetcher(inspect.FetchConfig{AllowPrivate: cfg.Assets.AllowPrivate, Timeout: cfg.Assets.Timeout, MaxBytes: cfg.Assets.MaxBytes})})
+	}
+	if cfg.ClassifierURL != "" {
+		if cfg.ClassifierTimeout <= 0 {
+			return nil, errors.New("service: ClassifierTimeout must be positive when ClassifierURL is set")
+		}
+		classifiers = append(classifiers, review.HTTPClassifier{URL: cfg.ClassifierURL, Timeout: cfg.ClassifierTimeout, Client: &http.Client{}})
+	}
+	if len(classifiers) > 0 {
+		reviews.SetClassifier(classifiers)
+	}
 
 	// The relay publishes through js asynchronously and wakes on the
 	// NOTIFY of each commit, on its own connection to DatabaseURL; the poll
@@ -153,7 +191,8 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Service, err 
 		return nil, err
 	}
 
-	api := httpapi.New(httpapi.Config{Reviews: reviews, Token: cfg.ReviewerToken, Logger: logger})
+	staffSvc := staff.NewService(postgres.NewStaffStore(s.db), nil)
+	api := httpapi.New(httpapi.Config{Reviews: reviews, Staff: staffSvc, DevToken: cfg.ReviewerToken, OIDC: cfg.OIDC, Logger: logger})
 	handler := httpserver.Handler(reg, lifecycle.Checks(s.db, nc, s.router), api.Routes)
 	if s.http, err = httpserver.Listen(cfg.HTTPAddr, handler, logger); err != nil {
 		return nil, err

@@ -1,18 +1,16 @@
-package main
+package stack
 
 import (
 	"fmt"
-	"io"
 	"path/filepath"
 	"strings"
-	"sync"
 
 	"example.com/creativesync/infra/internal/devstack"
 	"example.com/creativesync/platform/broker"
 )
 
-// config is everything the stack reads from the environment, resolved once.
-type config struct {
+// Config is everything the stack reads from the environment, resolved once.
+type Config struct {
 	Root    string // repository root (holds go.work)
 	DataDir string // Root/.data: private cluster, binaries, logs, demo key
 
@@ -39,12 +37,14 @@ type config struct {
 	Environ []string
 }
 
-func loadConfig(getenv func(string) string, wd string) (config, error) {
+// LoadConfig reads the stack's variables through getenv and finds the
+// repository root at or above wd. Environ is left for the caller to set.
+func LoadConfig(getenv func(string) string, wd string) (Config, error) {
 	root, err := devstack.FindRoot(wd)
 	if err != nil {
-		return config{}, err
+		return Config{}, err
 	}
-	cfg := config{
+	cfg := Config{
 		Root:             root,
 		DataDir:          filepath.Join(root, ".data"),
 		DatabaseURL:      getenv("DATABASE_URL"),
@@ -61,7 +61,7 @@ func loadConfig(getenv func(string) string, wd string) (config, error) {
 	// The services refuse a prefix JetStream cannot use; refusing it here
 	// too fails before any server is started.
 	if err := broker.CheckPrefix(cfg.TopicPrefix); err != nil {
-		return config{}, fmt.Errorf("TOPIC_PREFIX %q %w", cfg.TopicPrefix, err)
+		return Config{}, fmt.Errorf("TOPIC_PREFIX %q %w", cfg.TopicPrefix, err)
 	}
 	force := strings.ToLower(strings.TrimSpace(getenv("STACK_FORCE_PRIVATE")))
 	switch force {
@@ -76,29 +76,9 @@ func loadConfig(getenv func(string) string, wd string) (config, error) {
 			case "nats":
 				cfg.ForcePrivateNATS = true
 			default:
-				return config{}, fmt.Errorf("STACK_FORCE_PRIVATE=%q: want 1, postgres or nats", force)
+				return Config{}, fmt.Errorf("STACK_FORCE_PRIVATE=%q: want 1, postgres or nats", force)
 			}
 		}
 	}
 	return cfg, nil
-}
-
-// console serialises the stack's own lines with the children's, which share
-// the same mutex, so output never interleaves mid-line.
-type console struct {
-	mu *sync.Mutex
-	w  io.Writer
-}
-
-func newConsole(w io.Writer) *console { return &console{mu: &sync.Mutex{}, w: w} }
-
-func (c *console) Printf(format string, args ...any) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	fmt.Fprintf(c.w, format, args...)
-}
-
-// Logf writes one "stack: …" line.
-func (c *console) Logf(format string, args ...any) {
-	c.Printf("stack: "+format+"\n", args...)
 }

@@ -1,23 +1,25 @@
-package main
+package stack
 
 import (
 	"context"
 	"os"
+	"path/filepath"
+	"strconv"
 	"time"
 
 	"example.com/creativesync/infra/internal/devstack"
 )
 
-// servers are the Postgres and NATS one stack command uses.
-type servers struct {
+// Servers are the Postgres and NATS one stack command uses.
+type Servers struct {
 	PG   *devstack.Postgres
 	NATS *devstack.NATS
 }
 
-// ensureServers finds or starts both servers. The returned shutdown stops
+// EnsureServers finds or starts both servers. The returned shutdown stops
 // whatever was started privately and must be called even after an error.
-func ensureServers(ctx context.Context, cfg config, con *console, ports *devstack.Ports, natsStore string) (servers, func(), error) {
-	var s servers
+func EnsureServers(ctx context.Context, cfg Config, con *Console, ports *devstack.Ports, natsStore string) (Servers, func(), error) {
+	var s Servers
 	shutdown := func() {
 		if s.NATS != nil && s.NATS.Embedded() {
 			s.NATS.Close()
@@ -66,4 +68,24 @@ func ensureServers(ctx context.Context, cfg config, con *console, ports *devstac
 	s.NATS = nc
 	con.Logf("nats:     %s [%s]", nc.Describe(), time.Since(start).Round(time.Millisecond))
 	return s, shutdown, nil
+}
+
+// NATSStore returns where an embedded NATS keeps its streams: .data/nats,
+// so they survive restarts, unless another stack holds it. Two servers on one
+// store would corrupt it, and nats-server does not guard against that.
+func NATSStore(cfg Config, con *Console) (string, func(), error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return "", nil, err
+	}
+	store := filepath.Join(cfg.DataDir, "nats")
+	release, ok, err := devstack.TryLock(store + ".lock")
+	if err != nil {
+		return "", nil, err
+	}
+	if ok {
+		return store, release, nil
+	}
+	tmp := filepath.Join(cfg.DataDir, "tmp", "nats-up-"+strconv.Itoa(os.Getpid()))
+	con.Logf("%s is in use by another stack; an embedded NATS would keep its streams in %s until exit", store, tmp)
+	return tmp, func() { os.RemoveAll(tmp) }, nil
 }
