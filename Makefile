@@ -15,7 +15,7 @@ STACK = .data/bin/stack
 # test gets its own database and topic prefix.
 TEST_FLAGS ?= -count=1 -race -p 2 -timeout 10m
 
-.PHONY: run test bench load lint build tidy clean stack compliance
+.PHONY: fuzz run test bench load lint build tidy clean stack compliance
 
 stack:
 	@mkdir -p .data/bin
@@ -70,3 +70,15 @@ tidy:
 clean:
 	@if [ -x $(STACK) ]; then $(STACK) down; fi
 	rm -rf .data
+
+# Every fuzz target (func Fuzz… in a _test.go file) runs for FUZZTIME; a
+# crash fails the target and leaves its input under testdata/fuzz, where it
+# becomes a regression test that `make test` replays.
+FUZZTIME ?= 10s
+fuzz:
+	@set -e; for f in $$(grep -rl --include='*_test.go' '^func Fuzz' $(MODULE_DIRS) | sort); do \
+	  dir=$$(dirname $$f); \
+	  for fz in $$(grep -o '^func Fuzz[A-Za-z0-9_]*' $$f | sed 's/^func //'); do \
+	    echo "== $$fz ($$dir)"; (cd $$dir && go test -run '^$$' -fuzz "^$$fz\$$" -fuzztime $(FUZZTIME) .) || exit 1; \
+	  done; \
+	done

@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -155,6 +157,13 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 	var addrs []netip.Addr
 	if ip, err := netip.ParseAddr(host); err == nil {
 		addrs = []netip.Addr{ip}
+	} else if ip, ok := LegacyIPv4(host); ok {
+		// A host the system resolver would read as an IPv4 address
+		// (2130706433, 0x7f000001, 127.1): judged as that address, never
+		// sent to DNS.
+		addrs = []netip.Addr{ip}
+	} else if isLocalName(host) && !d.AllowPrivate {
+		return nil, &BlockedError{Addr: host, Reason: "local host name", Sentinel: d.Sentinel}
 	} else {
 		resolve := d.Resolve
 		if resolve == nil {
@@ -213,4 +222,65 @@ func (d *Dialer) control(network, address string, _ syscall.RawConn) error {
 		return &BlockedError{Addr: ap.Addr().String(), Reason: r, Sentinel: d.Sentinel}
 	}
 	return nil
+}
+
+// LegacyIPv4 reads the numeric host forms inet_aton accepts and resolvers
+// pass through as addresses: a 32-bit number (2130706433), hex or octal
+// parts (0x7f000001, 0177.0.0.1) and shorthand dotted forms (127.1,
+// 10.1.1), which would otherwise reach a loopback or private address
+// looking like a name.
+func LegacyIPv4(host string) (netip.Addr, bool) {
+	host = strings.TrimSuffix(host, ".")
+	parts := strings.Split(host, ".")
+	if len(parts) == 0 || len(parts) > 4 {
+		return netip.Addr{}, false
+	}
+	nums := make([]uint64, len(parts))
+	for i, p := range parts {
+		n, ok := parseInetNumber(p)
+		if !ok {
+			return netip.Addr{}, false
+		}
+		nums[i] = n
+	}
+	// The last part fills the remaining bytes; the others are one byte.
+	var v uint64
+	for _, n := range nums[:len(nums)-1] {
+		if n > 0xff {
+			return netip.Addr{}, false
+		}
+		v = v<<8 | n
+	}
+	rest := 8 * uint(4-len(nums)+1)
+	last := nums[len(nums)-1]
+	if last >= 1<<rest {
+		return netip.Addr{}, false
+	}
+	v = v<<rest | last
+	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}), true
+}
+
+// parseInetNumber reads one part as inet_aton does: 0x hex, leading-0
+// octal, else decimal.
+func parseInetNumber(p string) (uint64, bool) {
+	if p == "" {
+		return 0, false
+	}
+	base := 10
+	switch {
+	case len(p) > 2 && (p[:2] == "0x" || p[:2] == "0X"):
+		base, p = 16, p[2:]
+	case len(p) > 1 && p[0] == '0':
+		base, p = 8, p[1:]
+	}
+	n, err := strconv.ParseUint(p, base, 32)
+	return n, err == nil
+}
+
+// isLocalName reports names that mean this machine or its network
+// whatever DNS says: localhost (with or without the root dot) and the
+// special-use .localhost, .local and .internal zones.
+func isLocalName(host string) bool {
+	h := strings.ToLower(strings.TrimSuffix(host, "."))
+	return h == "localhost" || strings.HasSuffix(h, ".localhost") || strings.HasSuffix(h, ".local") || strings.HasSuffix(h, ".internal")
 }

@@ -53,3 +53,32 @@ func TestBlockReasonCoversNonPublicRanges(t *testing.T) {
 		}
 	}
 }
+
+func TestNumericAndLocalHostFormsNeverReachDNS(t *testing.T) {
+	asked := 0
+	noDNS := func(context.Context, string) ([]netip.Addr, error) {
+		asked++
+		return nil, errors.New("DNS must not be asked")
+	}
+	d := &Dialer{Resolve: noDNS, Timeout: time.Second}
+	for _, host := range []string{"2130706433", "0x7f000001", "0x7F.0.0.1", "0177.0.0.1", "127.1", "127.0.1", "10.1", "017700000001", "localhost", "localhost.", "api.localhost", "printer.local", "metadata.google.internal"} {
+		_, err := d.DialContext(context.Background(), "tcp", net.JoinHostPort(host, "80"))
+		var be *BlockedError
+		if !errors.As(err, &be) {
+			t.Errorf("%s: %v, want blocked", host, err)
+		}
+	}
+	if asked != 0 {
+		t.Errorf("DNS was asked %d times", asked)
+	}
+	for host, want := range map[string]string{"2130706433": "127.0.0.1", "0x7f000001": "127.0.0.1", "127.1": "127.0.0.1", "10.1.2": "10.1.0.2", "8.8.8.8.": "8.8.8.8", "134744072": "8.8.8.8"} {
+		if ip, ok := LegacyIPv4(host); !ok || ip.String() != want {
+			t.Errorf("LegacyIPv4(%q) = %v %v, want %s", host, ip, ok, want)
+		}
+	}
+	for _, host := range []string{"cdn.example.com", "1.2.3.4.5", "256.1", "0x", "", "1..2", "99999999999"} {
+		if ip, ok := LegacyIPv4(host); ok {
+			t.Errorf("LegacyIPv4(%q) = %v", host, ip)
+		}
+	}
+}

@@ -96,23 +96,8 @@ func up(ctx context.Context, cfg stack.Config, con *stack.Console) error {
 // bootstrapDemo creates (or finds) the demo account whose API key we print.
 // The subcommand applies ingest's migrations itself and is idempotent.
 func bootstrapDemo(ctx context.Context, con *stack.Console, ingestBin, logDir string, env []string) error {
-	logPath := filepath.Join(logDir, "ingest-bootstrap-demo.log")
-	p, err := devstack.StartProc("ingest admin", ingestBin, []string{"admin", "bootstrap-demo"}, env, con.W, con.Mu, logPath)
-	if err != nil {
-		return err
-	}
-	select {
-	case <-p.Done():
-	case <-time.After(bootstrapTimeout):
-		p.Stop(5 * time.Second)
-		return fmt.Errorf("`ingest admin bootstrap-demo` did not finish within %s (does this ingest build have that subcommand? it may have started the server instead); log: %s",
-			bootstrapTimeout, logPath)
-	case <-ctx.Done():
-		p.Stop(5 * time.Second)
-		return ctx.Err()
-	}
-	if err := p.Err(); err != nil {
-		return fmt.Errorf("`ingest admin bootstrap-demo` failed (%v): the demo account was not created; if this ingest build has no such subcommand yet, that is expected until it lands. Log: %s", err, logPath)
+	if err := runAdmin(ctx, con, "ingest", ingestBin, logDir, env, "bootstrap-demo"); err != nil {
+		return fmt.Errorf("%w: the demo account was not created", err)
 	}
 	con.Logf("demo account ready")
 	return nil
@@ -124,8 +109,18 @@ const demoReviewer = "demo@review.example"
 // bootstrapDemoReviewer creates the demo reviewer, or resets its password
 // to the one we print; the subcommand migrates review's database itself.
 func bootstrapDemoReviewer(ctx context.Context, con *stack.Console, reviewBin, logDir string, env []string) error {
-	logPath := filepath.Join(logDir, "review-bootstrap-demo.log")
-	p, err := devstack.StartProc("review admin", reviewBin, []string{"admin", "bootstrap-demo", "-email", demoReviewer}, env, con.W, con.Mu, logPath)
+	if err := runAdmin(ctx, con, "review", reviewBin, logDir, env, "bootstrap-demo", "-email", demoReviewer); err != nil {
+		return fmt.Errorf("%w: the demo reviewer was not created", err)
+	}
+	return nil
+}
+
+// runAdmin runs `<service> admin <args…>` to completion, with its output
+// in the console and in logDir/<service>-<args[0]>.log.
+func runAdmin(ctx context.Context, con *stack.Console, service, bin, logDir string, env []string, args ...string) error {
+	what := "`" + service + " admin " + args[0] + "`"
+	logPath := filepath.Join(logDir, service+"-"+args[0]+".log")
+	p, err := devstack.StartProc(service+" admin", bin, append([]string{"admin"}, args...), env, con.W, con.Mu, logPath)
 	if err != nil {
 		return err
 	}
@@ -133,13 +128,13 @@ func bootstrapDemoReviewer(ctx context.Context, con *stack.Console, reviewBin, l
 	case <-p.Done():
 	case <-time.After(bootstrapTimeout):
 		p.Stop(5 * time.Second)
-		return fmt.Errorf("`review admin bootstrap-demo` did not finish within %s; log: %s", bootstrapTimeout, logPath)
+		return fmt.Errorf("%s did not finish within %s; log: %s", what, bootstrapTimeout, logPath)
 	case <-ctx.Done():
 		p.Stop(5 * time.Second)
 		return ctx.Err()
 	}
 	if err := p.Err(); err != nil {
-		return fmt.Errorf("`review admin bootstrap-demo` failed (%v): the demo reviewer was not created. Log: %s", err, logPath)
+		return fmt.Errorf("%s failed (%v); log: %s", what, err, logPath)
 	}
 	return nil
 }

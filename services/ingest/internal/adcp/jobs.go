@@ -3,11 +3,11 @@ package adcp
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/netip"
 	"net/url"
 	"strings"
 
+	"example.com/creativesync/platform/netguard"
 	"example.com/creativesync/services/ingest/internal/creative"
 	"example.com/creativesync/services/ingest/internal/drive"
 )
@@ -111,17 +111,17 @@ func checkWebhookURL(s string, allowPrivate bool) string {
 	if allowPrivate {
 		return ""
 	}
-	host := strings.ToLower(u.Hostname())
+	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
 	if host == "localhost" || strings.HasSuffix(host, ".localhost") || strings.HasSuffix(host, ".local") || strings.HasSuffix(host, ".internal") {
 		return "must be a public host"
 	}
-	if ip := net.ParseIP(host); ip != nil {
-		a, _ := netip.AddrFromSlice(ip) // ParseIP gave a valid address
-		a = a.Unmap()
-		if a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() || a.IsUnspecified() || a.IsMulticast() ||
-			a.IsInterfaceLocalMulticast() || (a.Is4() && a.As4()[0] == 100 && a.As4()[1]&0xC0 == 64) {
-			return "must be a public address"
-		}
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		// 2130706433, 0x7f000001, 127.1: addresses that look like names.
+		a, _ = netguard.LegacyIPv4(host)
+	}
+	if a.IsValid() && netguard.BlockReason(a) != "" {
+		return "must be a public address"
 	}
 	return ""
 }

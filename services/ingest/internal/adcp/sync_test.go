@@ -51,3 +51,15 @@ func TestRequestHashIgnoresOnlyTheExcludedFields(t *testing.T) {
 		}
 	}
 }
+
+func TestJobWebhookURLRefusesAddressesThatLookLikeNames(t *testing.T) {
+	for _, u := range []string{"https://2130706433/hook", "https://0x7f000001/hook", "https://127.1/hook", "https://10.1/hook",
+		"https://localhost./hook", "https://[::1]/hook", "https://169.254.169.254/latest"} {
+		if msg := checkWebhookURL(u, false); msg == "" {
+			t.Errorf("%s accepted", u)
+		}
+	}
+	if msg := checkWebhookURL("https://hooks.example.com/x", false); msg != "" {
+		t.Errorf("public URL refused: %s", msg)
+	}
+}

@@ -46,7 +46,12 @@ func CheckURL(raw string, allowPrivate bool) (*url.URL, error) {
 		return nil, fmt.Errorf("%w: url must not carry credentials", notify.ErrUndeliverable)
 	}
 	if !allowPrivate {
-		if ip, err := netip.ParseAddr(u.Hostname()); err == nil {
+		ip, err := netip.ParseAddr(u.Hostname())
+		if err != nil {
+			// 2130706433, 0x7f000001, 127.1: addresses that look like names.
+			ip, _ = netguard.LegacyIPv4(u.Hostname())
+		}
+		if ip.IsValid() {
 			if r := BlockReason(ip); r != "" {
 				return nil, &BlockedError{Addr: ip.String(), Reason: r, Sentinel: notify.ErrUndeliverable}
 			}

@@ -66,6 +66,9 @@ func TestCheckURL(t *testing.T) {
 		{"https://[::1]/hook", false, false},
 		{"https://[::ffff:169.254.169.254]/latest", false, false},
 		{"https://127.0.0.1/hook", true, true},
+		{"https://2130706433/hook", false, false},
+		{"https://0x7f000001/hook", false, false},
+		{"https://127.1/hook", false, false},
 		{"https:///nohost", false, false},
 		{"::not a url", false, false},
 	} {
