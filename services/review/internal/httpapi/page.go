@@ -558,19 +558,29 @@ func (p page) signedIn(w http.ResponseWriter, r *http.Request) (staff.Reviewer, 
 	return who, ok
 }
 
-func (p page) decide(w http.ResponseWriter, r *http.Request) {
+// itemForm starts every form action on one review: the signed-in reviewer,
+// the review the path names and the size-capped form, or an answered error.
+func (p page) itemForm(w http.ResponseWriter, r *http.Request) (staff.Reviewer, review.Key, bool) {
 	who, ok := p.signedIn(w, r)
 	if !ok {
-		return
+		return who, review.Key{}, false
 	}
 	k, err := keyFromPath(r)
 	if err != nil {
 		p.renderError(w, r, err)
-		return
+		return who, k, false
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	if err := r.ParseForm(); err != nil {
 		p.renderError(w, r, apperr.New(review.CodeInvalidRequest, "the form could not be read"))
+		return who, k, false
+	}
+	return who, k, true
+}
+
+func (p page) decide(w http.ResponseWriter, r *http.Request) {
+	who, k, ok := p.itemForm(w, r)
+	if !ok {
 		return
 	}
 	typed, picked := r.PostForm.Get("reason"), r.PostForm.Get("policy_reason")
@@ -617,18 +627,8 @@ func (p page) decide(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p page) claim(w http.ResponseWriter, r *http.Request) {
-	who, ok := p.signedIn(w, r)
+	who, k, ok := p.itemForm(w, r)
 	if !ok {
-		return
-	}
-	k, err := keyFromPath(r)
-	if err != nil {
-		p.renderError(w, r, err)
-		return
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-	if err := r.ParseForm(); err != nil {
-		p.renderError(w, r, apperr.New(review.CodeInvalidRequest, "the form could not be read"))
 		return
 	}
 	if _, err := p.reviews.Claim(r.Context(), k, who.Email); err != nil {
