@@ -164,6 +164,10 @@ func deliverSubject(durable, topic string) string { return "_deliver." + durable
 // it if it exists. Redelivery pacing is done by the subscriber's NakDelay,
 // so MaxDeliver stays unlimited: a failing message is never silently dropped.
 func EnsureConsumer(js nats.JetStreamContext, topic, durable string) error {
+	return ensureConsumer(js, topic, durable, MaxAckPending)
+}
+
+func ensureConsumer(js nats.JetStreamContext, topic, durable string, maxAckPending int) error {
 	cfg := &nats.ConsumerConfig{
 		Durable:        durable,
 		DeliverGroup:   durable,
@@ -173,7 +177,7 @@ func EnsureConsumer(js nats.JetStreamContext, topic, durable string) error {
 		AckPolicy:      nats.AckExplicitPolicy,
 		AckWait:        AckWait,
 		MaxDeliver:     -1,
-		MaxAckPending:  MaxAckPending,
+		MaxAckPending:  maxAckPending,
 	}
 	_, err := js.ConsumerInfo(topic, durable)
 	switch {

@@ -164,15 +164,39 @@ func NewRouter(cfg RouterConfig) (*Router, error) {
 // Handle subscribes fn to the event named topicName through the service's
 // durable consumer for handler.
 func (r *Router) Handle(handler, topicName string, fn message.NoPublishHandlerFunc) error {
+	return r.HandleWith(handler, topicName, HandlerOptions{}, fn)
+}
+
+// HandlerOptions tune one handler; zero values take the router's.
+type HandlerOptions struct {
+	// Concurrency is how many of its messages a replica handles at once
+	// (default: RouterConfig.Concurrency). A handler that group-commits
+	// through a Batcher needs many, since each message waits in its batch.
+	Concurrency int
+	// MaxAckPending is the consumer's (default MaxAckPending). It must be
+	// at least Concurrency times the replicas for all of them to be busy,
+	// and MaxAckPending ÷ Concurrency × the p99 time of one call must stay
+	// below AckWait.
+	MaxAckPending int
+}
+
+// HandleWith is Handle with options.
+func (r *Router) HandleWith(handler, topicName string, opts HandlerOptions, fn message.NoPublishHandlerFunc) error {
 	topic := Topic(r.prefix, topicName)
 	durable := Durable(r.service, handler)
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = r.workers
+	}
+	if opts.MaxAckPending <= 0 {
+		opts.MaxAckPending = MaxAckPending
+	}
 	if err := EnsureStreams(r.js, topic); err != nil {
 		return err
 	}
-	if err := EnsureConsumer(r.js, topic, durable); err != nil {
+	if err := ensureConsumer(r.js, topic, durable, opts.MaxAckPending); err != nil {
 		return err
 	}
-	sub, err := newBoundSubscriber(r.url, topic, durable, r.workers, r.logger)
+	sub, err := newBoundSubscriber(r.url, topic, durable, opts.Concurrency, r.logger)
 	if err != nil {
 		return fmt.Errorf("subscriber for %s: %w", durable, err)
 	}

@@ -339,8 +339,8 @@ func checkHostPort(addr string) error {
 }
 
 // OutboxPollInterval reads OUTBOX_POLL_INTERVAL (default 50ms, 1ms–1m): how
-// often an idle relay looks for new outbox rows. Events reach JetStream
-// about half of it after commit; beyond a minute they would look lost.
+// often an idle relay looks for new outbox rows when no commit woke it (its
+// LISTEN connection is down); beyond a minute events would look lost.
 func (e *Env) OutboxPollInterval() time.Duration {
 	return e.Duration("OUTBOX_POLL_INTERVAL", 50*time.Millisecond, time.Millisecond, time.Minute)
 }

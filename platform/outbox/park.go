@@ -7,11 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
-	"github.com/ThreeDotsLabs/watermill/message"
+	wnats "github.com/ThreeDotsLabs/watermill-nats/v2/pkg/nats"
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
+	"github.com/lib/pq"
 	"github.com/nats-io/nats.go"
 
 	"example.com/creativesync/platform/broker"
@@ -42,23 +42,6 @@ CREATE TABLE IF NOT EXISTS "outbox_parked" (
 // initLockKey serialises Initialize across replicas that start together:
 // two concurrent CREATE TABLE IF NOT EXISTS can still collide in pg_type.
 const initLockKey = 7_316_020_001
-
-func createParkedTable(db *sql.DB) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = tx.Rollback() }()
-	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, initLockKey); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, createParked); err != nil {
-		return err
-	}
-	return tx.Commit()
-}
 
 // Parked counts parked events, for readiness and metrics: any row there is
 // an event no consumer has seen and someone has to look at.
@@ -117,7 +100,9 @@ const maxReasonLen = 1024
 //     payload plus headers exceed the server's max_payload (1 MiB default);
 //   - a JetStream PubAck refusing the size of the message or its headers;
 //   - nats.ErrBadSubject: the topic is not a valid subject (empty, or with
-//     whitespace); it is stored in the row and never changes.
+//     whitespace); it is stored in the row and never changes;
+//   - errBadMetadata: the row's metadata cannot become headers (only a row
+//     written by hand; Publish never writes one).
 //
 // Everything else keeps being retried, because it is about the broker or a
 // stream rather than the event, and an operator fixes it without touching
@@ -131,7 +116,7 @@ const maxReasonLen = 1024
 // (messaging rule 4), so a missing stream is a deploy bug that retrying
 // survives without a manual replay.
 func permanent(err error) bool {
-	if errors.Is(err, nats.ErrMaxPayload) || errors.Is(err, nats.ErrBadSubject) {
+	if errors.Is(err, nats.ErrMaxPayload) || errors.Is(err, nats.ErrBadSubject) || errors.As(err, new(errBadMetadata)) {
 		return true
 	}
 	var apiErr *nats.APIError
@@ -162,120 +147,125 @@ func reasonFor(err error, size int) string {
 	return reason
 }
 
-// parkTimeout bounds the database write and the announcement of one parked
-// event; on timeout the forwarder retries the row, which is safe because
-// both steps are idempotent.
-const parkTimeout = 10 * time.Second
-
-// parkingPublisher is what the forwarder publishes through. It passes every
-// event to the real publisher; when the broker refuses one for good, it
-// parks the event and announces it instead of failing, so the forwarder acks
-// the row and moves on.
-//
-// Order matters for crash safety: the parked row is committed first, then
-// the announcement is published, and only when Publish returns nil does the
-// forwarder ack the outbox row. A crash anywhere before the ack makes the
-// relay send the row again: the publish fails the same way, the insert is a
-// no-op (ON CONFLICT DO NOTHING), and the announcement carries the event id
-// as its message id, so JetStream drops the repeat inside its dedup window.
-type parkingPublisher struct {
-	next   message.Publisher
-	db     *sql.DB
-	logger watermill.LoggerAdapter
-}
-
-// Publish implements message.Publisher.
-func (p *parkingPublisher) Publish(topic string, msgs ...*message.Message) error {
-	for _, msg := range msgs {
-		err := p.next.Publish(topic, msg)
-		if err == nil {
-			continue
+// park records events the broker refused for good in outbox_parked, inside
+// the batch's transaction, and announces each on the poison stream of its
+// topic prefix. It returns the outbox ids that may be deleted: those whose
+// announcement went out, or can never go out. An event whose announcement
+// failed for a passing reason keeps its outbox row, so the next batch parks
+// it again (a no-op, ON CONFLICT DO NOTHING) and repeats the announcement,
+// which carries the event id as message id so JetStream keeps one. A crash
+// before the commit leaves the same state: nothing parked, the row still
+// there.
+func (r *Relay) park(ctx context.Context, tx *sql.Tx, refused []outcome) ([]int64, error) {
+	var (
+		uuids, topics, reasons []string
+		payloads               [][]byte
+		metas                  []string
+		sizes                  []int64
+		announcements          []*nats.Msg
+	)
+	for _, o := range refused {
+		size := len(o.row.payload)
+		reason := reasonFor(o.err, size)
+		uuids, topics, reasons = append(uuids, o.row.eventID), append(topics, o.row.topic), append(reasons, reason)
+		payloads, sizes = append(payloads, o.row.payload), append(sizes, int64(size))
+		meta := o.row.metadata
+		var m map[string]string
+		if json.Unmarshal(meta, &m) != nil {
+			// Not an object of strings (errBadMetadata): keep what was
+			// there, as a JSON string, for the person who looks at it.
+			meta, _ = json.Marshal(string(meta)) // marshalling a string cannot fail
+			m = nil
 		}
-		if !permanent(err) {
-			return err
-		}
-		if err := p.park(topic, msg, err); err != nil {
-			return err
-		}
+		metas = append(metas, string(meta))
+		fields := watermill.LogFields{"event_id": o.row.eventID, "topic": o.row.topic, "size": size, "reason": reason}
+		r.logger.Error("Outbox event refused by the broker for good; parked in "+ParkedTable, o.err, fields)
+		announcements = append(announcements, r.announcement(o.row, m, size, reason, fields))
 	}
-	return nil
-}
-
-// Close implements message.Publisher. The wrapped publisher belongs to the
-// caller of NewRelay, who also uses it elsewhere (the router's poison queue).
-func (p *parkingPublisher) Close() error { return nil }
-
-func (p *parkingPublisher) park(topic string, msg *message.Message, pubErr error) error {
-	ctx, cancel := context.WithTimeout(msg.Context(), parkTimeout)
-	defer cancel()
-	size := len(msg.Payload)
-	reason := reasonFor(pubErr, size)
-	meta, err := json.Marshal(msg.Metadata)
-	if err != nil {
-		return fmt.Errorf("parking event %s: encoding metadata: %w", msg.UUID, err)
-	}
-	_, err = p.db.ExecContext(ctx, `
+	_, err := tx.ExecContext(ctx, `
 INSERT INTO "outbox_parked" (event_uuid, topic, payload, metadata, reason, size)
-VALUES ($1, $2, $3, $4, $5, $6)
-ON CONFLICT (event_uuid, topic) DO NOTHING`, msg.UUID, topic, msg.Payload, meta, reason, size)
+SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::text[]::jsonb[], $5::text[], $6::bigint[])
+ON CONFLICT (event_uuid, topic) DO NOTHING`,
+		pq.StringArray(uuids), pq.StringArray(topics), pq.ByteaArray(payloads), pq.StringArray(metas), pq.StringArray(reasons), pq.Int64Array(sizes))
 	if err != nil {
-		return fmt.Errorf("parking event %s refused by the broker (%v): %w", msg.UUID, pubErr, err)
+		return nil, fmt.Errorf("parking %d event(s) refused by the broker: %w", len(refused), err)
 	}
-	fields := watermill.LogFields{"event_id": msg.UUID, "topic": topic, "size": size, "reason": reason}
-	p.logger.Error("Outbox event refused by the broker for good; parked in "+ParkedTable, pubErr, fields)
-	return p.announce(topic, msg, Announcement{
-		EventID:   msg.UUID,
-		EventName: msg.Metadata.Get(broker.MetaEventName),
-		Topic:     topic,
+
+	out := make([]outcome, len(refused))
+	futures := make([]nats.PubAckFuture, len(refused))
+	for i, msg := range announcements {
+		if msg != nil {
+			futures[i], out[i].err = r.js.PublishMsgAsync(msg)
+		}
+	}
+	wait(futures, out, r.cfg.AckTimeout)
+	var (
+		done  []int64
+		retry error
+	)
+	for i, o := range refused {
+		switch err := out[i].err; {
+		case err == nil:
+			done = append(done, o.row.id)
+		case permanent(err):
+			// Only an invalid poison subject gets here (the body is
+			// small), i.e. the event's prefix is itself invalid. The
+			// parked row is the durable record; the relay moves on.
+			r.logger.Error("Parked outbox event not announced: poison topic refused", err,
+				watermill.LogFields{"event_id": o.row.eventID, "topic": o.row.topic})
+			done = append(done, o.row.id)
+		default:
+			// Broker down or no poison stream yet: the row stays and
+			// parking is repeated, idempotently, on the next batch.
+			if retry == nil {
+				retry = fmt.Errorf("announcing parked event %s: %w", o.row.eventID, err)
+			}
+		}
+	}
+	return done, retry
+}
+
+// announcement builds the poison message that reports a parked event, or
+// returns nil when there is nowhere to announce it.
+//
+// The poison stream is that of the event's topic prefix, recovered from
+// the topic, which Publish built as broker.Topic(prefix, event name); so
+// the relay needs no configuration of its own and a test's or a parallel
+// stack's events are announced on its own poison stream.
+func (r *Relay) announcement(row outboxRow, meta map[string]string, size int, reason string, fields watermill.LogFields) *nats.Msg {
+	name := meta[broker.MetaEventName]
+	prefix, ok := strings.CutSuffix(row.topic, name)
+	if name == "" || !ok {
+		// Not written by Publish, so there is no prefix to announce
+		// under. The parked row is the durable record and Parked counts
+		// it; blocking the relay on an announcement nobody could receive
+		// would bring back the defect parking exists to fix.
+		r.logger.Error("Parked outbox event not announced: its topic does not end in its event name", nil, fields)
+		return nil
+	}
+	body, err := json.Marshal(Announcement{
+		EventID:   row.eventID,
+		EventName: name,
+		Topic:     row.topic,
 		Size:      size,
 		Reason:    reason,
 		ParkedIn:  ParkedTable,
-	}, fields)
-}
-
-// announce publishes a on the poison stream of the event's topic prefix.
-// The prefix is recovered from the topic, which outbox.Publish built as
-// broker.Topic(prefix, event name), so the relay needs no configuration of
-// its own and a test's or a parallel stack's events are announced on its own
-// poison stream.
-func (p *parkingPublisher) announce(topic string, msg *message.Message, a Announcement, fields watermill.LogFields) error {
-	prefix, ok := strings.CutSuffix(topic, a.EventName)
-	if a.EventName == "" || !ok {
-		// Not written by outbox.Publish, so there is no prefix to announce
-		// under. The parked row is the durable record and Parked counts it;
-		// blocking the relay on an announcement nobody could receive would
-		// bring back the defect parking exists to fix.
-		p.logger.Error("Parked outbox event not announced: its topic does not end in its event name", nil, fields)
-		return nil
-	}
-	body, err := json.Marshal(a)
+	})
 	if err != nil {
-		return fmt.Errorf("announcing parked event %s: %w", a.EventID, err)
+		panic(err) // a struct of strings and ints always encodes
 	}
-	// The event id as message id: the broker publisher turns it into
-	// Nats-Msg-Id, so a repeat after a crash is deduplicated, and the
-	// announcement is found under the same id as the event, like the
-	// router's poison messages are.
-	out := message.NewMessage(a.EventID, body)
-	out.Metadata.Set(middleware.ReasonForPoisonedKey, a.Reason)
-	out.Metadata.Set(middleware.PoisonedTopicKey, topic)
-	out.Metadata.Set(middleware.PoisonedHandlerKey, RelayHandlerName)
-	out.Metadata.Set(MetaParkedIn, ParkedTable)
-	if id := middleware.MessageCorrelationID(msg); id != "" {
-		middleware.SetCorrelationID(id, out)
+	// Headers as the router's poison messages carry them, and the event
+	// id as message id: a repeat after a crash is deduplicated, and the
+	// announcement is found under the same id as the event.
+	h := nats.Header{}
+	h.Set(wnats.WatermillUUIDHdr, row.eventID)
+	h.Set(nats.MsgIdHdr, row.eventID)
+	h.Set(middleware.ReasonForPoisonedKey, reason)
+	h.Set(middleware.PoisonedTopicKey, row.topic)
+	h.Set(middleware.PoisonedHandlerKey, RelayHandlerName)
+	h.Set(MetaParkedIn, ParkedTable)
+	if id := meta[middleware.CorrelationIDMetadataKey]; id != "" {
+		h.Set(middleware.CorrelationIDMetadataKey, id)
 	}
-	poison := broker.Topic(prefix, broker.PoisonTopic)
-	if err := p.next.Publish(poison, out); err != nil {
-		if permanent(err) {
-			// Only an invalid poison subject gets here (the body is
-			// small), i.e. the event's prefix is itself invalid. Same
-			// reasoning as above: the row is kept, the relay moves on.
-			p.logger.Error("Parked outbox event not announced: poison topic refused", err, fields)
-			return nil
-		}
-		// Transient (broker down, no poison stream yet): the forwarder
-		// retries the row and parking is repeated idempotently.
-		return fmt.Errorf("announcing parked event %s on %s: %w", a.EventID, poison, err)
-	}
-	return nil
+	return &nats.Msg{Subject: broker.Topic(prefix, broker.PoisonTopic), Data: body, Header: h}
 }

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
-	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 	"github.com/nats-io/nats.go"
 
@@ -30,16 +29,18 @@ type env struct {
 	nc     *nats.Conn
 	js     nats.JetStreamContext
 	db     *sql.DB
+	dsn    string
 	prefix string
 	wl     watermill.LoggerAdapter
-	pub    message.Publisher
 }
 
 // setup gives the test its own database (outbox tables created) and topic
 // prefix on the real Postgres and JetStream.
-func setup(t *testing.T) env {
+func setup(t testing.TB) env {
 	t.Helper()
-	t.Parallel()
+	if tt, ok := t.(*testing.T); ok {
+		tt.Parallel()
+	}
 	nc, err := nats.Connect(natstest.URL())
 	if err != nil {
 		t.Fatal(err)
@@ -49,7 +50,8 @@ func setup(t *testing.T) env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := sql.Open("postgres", pgtest.NewDatabase(t))
+	dsn := pgtest.NewDatabase(t)
+	db, err := sql.Open("postgres", dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,34 +63,36 @@ func setup(t *testing.T) env {
 			t.Fatal(err)
 		}
 	}
-	pub, err := broker.NewPublisher(natstest.URL(), wl)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = pub.Close() })
-	return env{nc: nc, js: js, db: db, prefix: natstest.Prefix(t), wl: wl, pub: pub}
+	return env{nc: nc, js: js, db: db, dsn: dsn, prefix: natstest.Prefix(t), wl: wl}
 }
 
-// runRelay runs a relay over pub until the test ends.
-func (e env) runRelay(t *testing.T, pub message.Publisher) {
+// runRelay runs a relay over js until the test ends. It polls every 10 ms
+// besides listening, so tests of parking do not depend on notifications.
+func (e env) runRelay(t testing.TB, js outbox.JetStream) {
 	t.Helper()
-	relay, err := outbox.NewRelay(e.db, pub, 10*time.Millisecond, e.wl)
+	t.Cleanup(e.startRelay(t, js, outbox.RelayConfig{DSN: e.dsn, Poll: 10 * time.Millisecond, RetryInterval: 100 * time.Millisecond}))
+}
+
+// startRelay starts a relay over js and returns what stops it.
+func (e env) startRelay(t testing.TB, js outbox.JetStream, cfg outbox.RelayConfig) (stop func()) {
+	t.Helper()
+	relay, err := outbox.NewRelay(e.db, js, cfg, e.wl)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = relay.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
 	select {
 	case <-relay.Running():
 	case <-time.After(10 * time.Second):
 		t.Fatal("relay did not start")
 	}
+	return func() { cancel(); <-done }
 }
 
 // commit writes evs to the outbox in one transaction.
-func (e env) commit(t *testing.T, evs ...events.Event) {
+func (e env) commit(t testing.TB, evs ...events.Event) {
 	t.Helper()
 	tx, err := e.db.Begin()
 	if err != nil {
@@ -107,7 +111,7 @@ func synced(id, name string) *events.CreativeSyncedV1 {
 	return &events.CreativeSyncedV1{Header: events.Header{EventID: id, CorrelationID: "corr-" + id}, CreativeID: id, Name: name}
 }
 
-func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
+func eventually(t testing.TB, within time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for time.Now().Before(deadline) {
@@ -146,7 +150,7 @@ func parked(t *testing.T, db *sql.DB) int64 {
 	return n
 }
 
-func backlog(t *testing.T, db *sql.DB) int64 {
+func backlog(t testing.TB, db *sql.DB) int64 {
 	t.Helper()
 	n, err := outbox.Backlog(context.Background(), db)
 	if err != nil {
@@ -172,7 +176,7 @@ func TestRelayParksOversizedEventAndRelaysTheRest(t *testing.T) {
 	e.commit(t, n2)
 	e.commit(t, n3)
 
-	e.runRelay(t, e.pub)
+	e.runRelay(t, e.js)
 
 	want := []string{n1.EventID, n2.EventID, n3.EventID}
 	// The old relay never got here: it retried the big event every second.
@@ -244,25 +248,25 @@ func TestRelayParksOversizedEventAndRelaysTheRest(t *testing.T) {
 	}
 }
 
-// countingPublisher counts publishes to one topic.
-type countingPublisher struct {
-	message.Publisher
+// countingJS counts publishes to one subject.
+type countingJS struct {
+	outbox.JetStream
 	topic string
 	n     atomic.Int32
 }
 
-func (c *countingPublisher) Publish(topic string, msgs ...*message.Message) error {
-	if topic == c.topic {
+func (c *countingJS) PublishMsgAsync(m *nats.Msg, opts ...nats.PubOpt) (nats.PubAckFuture, error) {
+	if m.Subject == c.topic {
 		c.n.Add(1)
 	}
-	return c.Publisher.Publish(topic, msgs...)
+	return c.JetStream.PublishMsgAsync(m, opts...)
 }
 
-// Parking writes the row before announcing and acks only after both: while
-// the announcement cannot be published (here: no poison stream yet), the
-// outbox row stays unacknowledged and is retried, parking stays a single
-// row, and once the poison stream exists the announcement goes out once and
-// the relay catches up. A crash between the two steps leaves the same state.
+// While the announcement cannot be published (here: no poison stream yet),
+// the parked event's outbox row stays and is retried, parking stays a
+// single row, and the events behind it are not held up; once the poison
+// stream exists the announcement goes out once. A crash between parking and
+// announcing leaves the same state.
 func TestRelayRetriesAnnouncementUntilItIsPublished(t *testing.T) {
 	e := setup(t)
 	topic := broker.Topic(e.prefix, (&events.CreativeSyncedV1{}).EventName())
@@ -275,15 +279,18 @@ func TestRelayRetriesAnnouncementUntilItIsPublished(t *testing.T) {
 	e.commit(t, big)
 	e.commit(t, after)
 
-	counting := &countingPublisher{Publisher: e.pub, topic: poison}
+	counting := &countingJS{JetStream: e.js, topic: poison}
 	e.runRelay(t, counting)
 
 	eventually(t, 15*time.Second, "two announcement attempts", func() bool { return counting.n.Load() >= 2 })
 	if n := parked(t, e.db); n != 1 {
 		t.Fatalf("%d parked rows after repeated attempts, want 1", n)
 	}
-	if n := backlog(t, e.db); n != 2 {
-		t.Fatalf("backlog %d before the announcement went out, want 2 (the parked event is not acked yet)", n)
+	if n := backlog(t, e.db); n != 1 {
+		t.Fatalf("backlog %d before the announcement went out, want 1 (the parked event, not the one behind it)", n)
+	}
+	if got := streamIDs(t, e.js, topic); len(got) != 1 || got[0] != after.EventID {
+		t.Fatalf("stream holds %v while the announcement fails, want %s", got, after.EventID)
 	}
 
 	if err := broker.EnsureStreams(e.js, poison); err != nil {
@@ -304,19 +311,19 @@ func TestRelayRetriesAnnouncementUntilItIsPublished(t *testing.T) {
 	}
 }
 
-// flakyPublisher fails its first failures publishes with err.
-type flakyPublisher struct {
-	message.Publisher
+// flakyJS fails its first failures publishes with err.
+type flakyJS struct {
+	outbox.JetStream
 	failures int32
 	err      error
 	calls    atomic.Int32
 }
 
-func (f *flakyPublisher) Publish(topic string, msgs ...*message.Message) error {
+func (f *flakyJS) PublishMsgAsync(m *nats.Msg, opts ...nats.PubOpt) (nats.PubAckFuture, error) {
 	if f.calls.Add(1) <= f.failures {
-		return fmt.Errorf("sending message failed: %w", f.err)
+		return nil, fmt.Errorf("sending message failed: %w", f.err)
 	}
-	return f.Publisher.Publish(topic, msgs...)
+	return f.JetStream.PublishMsgAsync(m, opts...)
 }
 
 // A broker that times out is retried, not parked: the event arrives once the
@@ -331,7 +338,7 @@ func TestRelayRetriesTransientPublishFailure(t *testing.T) {
 	ev := synced("ev-"+watermill.NewUUID(), "a")
 	e.commit(t, ev)
 
-	flaky := &flakyPublisher{Publisher: e.pub, failures: 3, err: nats.ErrTimeout}
+	flaky := &flakyJS{JetStream: e.js, failures: 3, err: nats.ErrTimeout}
 	e.runRelay(t, flaky)
 
 	eventually(t, 15*time.Second, "the event on JetStream after the timeouts", func() bool {
@@ -363,7 +370,7 @@ func TestRelayRetriesEventWithoutStream(t *testing.T) {
 	ev := synced("ev-"+watermill.NewUUID(), "a")
 	e.commit(t, ev)
 
-	counting := &countingPublisher{Publisher: e.pub, topic: topic}
+	counting := &countingJS{JetStream: e.js, topic: topic}
 	e.runRelay(t, counting)
 
 	eventually(t, 15*time.Second, "two publish attempts", func() bool { return counting.n.Load() >= 2 })

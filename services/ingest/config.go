@@ -39,7 +39,7 @@ type Config struct {
 	// those formats are fetched again.
 	CreativeAgentRefresh time.Duration
 	// OUTBOX_POLL_INTERVAL (default 50ms, 1ms–1m): how often the relay looks
-	// for new outbox rows; commit-to-publish latency is about half of it.
+	// for new outbox rows when no commit woke it (LISTEN connection down).
 	OutboxPoll time.Duration
 	// SANDBOX_DEPLOYMENT (default false): this deployment is a sandbox or
 	// staging one, so comply_test_controller acts on every account of the

@@ -20,8 +20,8 @@ import (
 //	TOPIC_PREFIX                   prefix of every stream and subject, to run several
 //	                               stacks on one NATS server (default "")
 //	LOG_LEVEL                      debug, info, warn or error (default info)
-//	OUTBOX_POLL_INTERVAL           how often the relay looks for new events; decisions reach
-//	                               JetStream about half of it after commit (default 50ms, 1ms–1m)
+//	OUTBOX_POLL_INTERVAL           how often the relay looks for new events when no commit
+//	                               woke it (default 50ms, 1ms–1m)
 //	REVIEW_AUTO_APPROVE_THRESHOLD  default approve threshold: a score (probability of
 //	                               compliance) at or above it is approved (default 0.9)
 //	REVIEW_AUTO_REJECT_THRESHOLD   default reject threshold: a score below it is rejected;

@@ -1,6 +1,7 @@
 package creative
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,34 +18,101 @@ import (
 // buyer asked for push notifications the completion webhook is queued in the
 // same transaction. Redelivered decisions change nothing.
 func (s *Service) ApplyDecision(ctx context.Context, d events.Decision, approved bool, correlationID string) error {
-	status := StatusRejected
-	if approved {
-		status = StatusApproved
-	}
+	return s.ApplyDecisions(ctx, []DecisionInput{{Decision: d, Approved: approved, CorrelationID: correlationID}})
+}
+
+// DecisionInput is one decision for ApplyDecisions.
+type DecisionInput struct {
+	Decision      events.Decision
+	Approved      bool
+	CorrelationID string
+}
+
+// ApplyDecisions is ApplyDecision for many decisions in one transaction,
+// applied in order: the group commit of the decision consumers. Each task
+// is checked for completion once, after every decision of the batch is
+// applied, rather than once per settled item (a task of 100 creatives was
+// read whole 100 times); its webhook carries the correlation id of the
+// last decision that settled one of its items, as one at a time would.
+func (s *Service) ApplyDecisions(ctx context.Context, ds []DecisionInput) error {
 	now := s.now()
+	// Creatives in key order, so that concurrent batches lock them in the
+	// same order and cannot deadlock; the sort is stable, so decisions on
+	// one creative keep their order.
+	ds = slices.Clone(ds)
+	slices.SortStableFunc(ds, func(a, b DecisionInput) int {
+		return cmp.Or(cmp.Compare(a.Decision.AccountID, b.Decision.AccountID), cmp.Compare(a.Decision.CreativeID, b.Decision.CreativeID))
+	})
 	return s.store.InTx(ctx, func(tx Tx) error {
-		c, err := tx.CreativeForUpdate(ctx, d.AccountID, d.CreativeID)
-		if errors.Is(err, ErrNotFound) {
-			return nil // the account is gone; nothing to show the decision on
-		}
-		if err != nil {
-			return err
-		}
-		// Only the current revision's decision is the creative's status; a
-		// decision on a superseded revision still settles its own task.
-		if c.Revision == d.Revision && c.ArchivedAt == nil && c.Status != status {
-			if err := tx.SetReview(ctx, d.AccountID, d.CreativeID, d.Revision, status, d.Reasons); err != nil {
+		touched := map[string]string{} // task id → correlation id
+		var tasks []string
+		jobsTouched := map[string]string{} // job id → correlation id
+		var jobs []string
+		for _, in := range ds {
+			d := in.Decision
+			status := StatusRejected
+			if in.Approved {
+				status = StatusApproved
+			}
+			c, err := tx.CreativeForUpdate(ctx, d.AccountID, d.CreativeID)
+			if errors.Is(err, ErrNotFound) {
+				continue // the account is gone; nothing to show the decision on
+			}
+			if err != nil {
 				return err
 			}
-			by := events.InitiatedByReviewAuto
-			if d.DecidedBy == events.DecidedByHuman {
-				by = events.InitiatedByReviewHuman
+			// Only the current revision's decision is the creative's status; a
+			// decision on a superseded revision still settles its own task.
+			if c.Revision == d.Revision && c.ArchivedAt == nil && c.Status != status {
+				if err := tx.SetReview(ctx, d.AccountID, d.CreativeID, d.Revision, status, d.Reasons); err != nil {
+					return err
+				}
+				// The seller-side transition: the lifecycle feed and the
+				// account subscribers' creative.status_changed.
+				by := events.InitiatedByReviewAuto
+				if d.DecidedBy == events.DecidedByHuman {
+					by = events.InitiatedByReviewHuman
+				}
+				if err := s.publishTransition(ctx, tx, statusChanged(c, status, by, d.Reasons, now, in.CorrelationID)); err != nil {
+					return err
+				}
 			}
-			if err := s.publishTransition(ctx, tx, statusChanged(c, status, by, d.Reasons, now, correlationID)); err != nil {
+			settled, err := s.settleItems(ctx, tx, d, status)
+			if err != nil {
+				return err
+			}
+			for _, id := range settled {
+				if _, seen := touched[id]; !seen {
+					tasks = append(tasks, id)
+				}
+				touched[id] = in.CorrelationID
+			}
+			// The Drive creative_sync job files waiting on this revision.
+			jobIDs, err := tx.DecideJobFiles(ctx, d.AccountID, d.CreativeID, d.Revision, status)
+			if err != nil {
+				return err
+			}
+			for _, id := range jobIDs {
+				if _, seen := jobsTouched[id]; !seen {
+					jobs = append(jobs, id)
+				}
+				jobsTouched[id] = in.CorrelationID
+			}
+		}
+		// In id order, so that two batches lock the tasks they share in the
+		// same order.
+		slices.Sort(tasks)
+		for _, id := range tasks {
+			if err := s.completeIfDone(ctx, tx, id, now, touched[id]); err != nil {
 				return err
 			}
 		}
-		return s.settleTasks(ctx, tx, d, status, now, correlationID)
+		// Then the jobs, likewise once each and in id order: advancing one
+		// per decision would lock the jobs of a batch in creative order,
+		// and two batches whose creatives interleave across two jobs would
+		// deadlock.
+		slices.Sort(jobs)
+		return s.advanceJobs(ctx, tx, jobs, jobsTouched)
 	})
 }
 
@@ -61,14 +129,49 @@ func statusChanged(c Creative, status, initiatedBy string, reasons []events.Reas
 	return ev
 }
 
-// settleTasks records decision d (status approved or rejected) on every task
-// item waiting on that creative revision and completes the tasks it was the
-// last item of.
+// advanceJobs locks each job of ids in turn and advances it, its webhook
+// carrying corr[id].
+func (s *Service) advanceJobs(ctx context.Context, tx Tx, ids []string, corr map[string]string) error {
+	for _, id := range ids {
+		job, files, err := tx.JobForUpdate(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := s.advanceJob(ctx, tx, job, files, corr[id]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// settleTasks settles d's task items and job files and completes the tasks
+// and jobs it finished.
 func (s *Service) settleTasks(ctx context.Context, tx Tx, d events.Decision, status string, now time.Time, correlationID string) error {
-	items, err := tx.PendingTaskItems(ctx, d.AccountID, d.CreativeID, d.Revision)
+	ids, err := s.settleItems(ctx, tx, d, status)
 	if err != nil {
 		return err
 	}
+	seen := map[string]bool{}
+	for _, id := range ids {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		if err := s.completeIfDone(ctx, tx, id, now, correlationID); err != nil {
+			return err
+		}
+	}
+	return s.settleJobFiles(ctx, tx, d.AccountID, d.CreativeID, d.Revision, status, correlationID)
+}
+
+// settleItems records decision d (status approved or rejected) on every task
+// item waiting on that creative revision and returns the ids of their tasks.
+func (s *Service) settleItems(ctx context.Context, tx Tx, d events.Decision, status string) ([]string, error) {
+	items, err := tx.PendingTaskItems(ctx, d.AccountID, d.CreativeID, d.Revision)
+	if err != nil {
+		return nil, err
+	}
+	var tasks []string
 	for _, it := range items {
 		it.Decided = true
 		it.Outcome.Status = status
@@ -81,13 +184,11 @@ func (s *Service) settleTasks(ctx context.Context, tx Tx, d events.Decision, sta
 			}
 		}
 		if err := tx.DecideTaskItem(ctx, it); err != nil {
-			return err
+			return nil, err
 		}
-		if err := s.completeIfDone(ctx, tx, it.TaskID, now, correlationID); err != nil {
-			return err
-		}
+		tasks = append(tasks, it.TaskID)
 	}
-	return s.settleJobFiles(ctx, tx, d.AccountID, d.CreativeID, d.Revision, status, correlationID)
+	return tasks, nil
 }
 
 func (s *Service) completeIfDone(ctx context.Context, tx Tx, taskID string, now time.Time, correlationID string) error {

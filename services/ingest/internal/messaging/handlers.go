@@ -5,26 +5,46 @@ package messaging
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 
 	"example.com/creativesync/events"
 	"example.com/creativesync/platform/apperr"
 	"example.com/creativesync/platform/broker"
+	"example.com/creativesync/services/ingest/internal/creative"
 )
 
 // Decider is what the handlers need from the domain.
 type Decider interface {
 	ApplyDecision(ctx context.Context, d events.Decision, approved bool, correlationID string) error
+	ApplyDecisions(ctx context.Context, ds []creative.DecisionInput) error
 	// ProcessJobFile does one file of a Drive creative_sync job.
 	ProcessJobFile(ctx context.Context, jobID string, position int, correlationID string) error
 	// JobsEnabled says whether this replica can process job files.
 	JobsEnabled() bool
 }
 
+// Group commit of decisions: approvals and rejections wait in one batch
+// (up to BatchSize) and are applied in one transaction, two batches in
+// flight so that one fills while the other commits. ApplyDecisions takes
+// its locks in a consistent order (creatives sorted, then tasks sorted),
+// so concurrent batches, here or in other replicas, wait for each other
+// rather than deadlock.
+const (
+	BatchSize       = 128
+	batchesInFlight = 2
+	concurrency     = BatchSize * batchesInFlight
+	maxAckPending   = 2 * concurrency
+	// applyTimeout bounds one batch, or one decision when a batch is
+	// retried one by one.
+	applyTimeout = 30 * time.Second
+)
+
 // Handlers holds ingest's message handlers.
 type Handlers struct {
 	decider Decider
+	batch   *broker.Batcher[creative.DecisionInput]
 }
 
 // NewHandlers returns the handlers over decider.
@@ -32,15 +52,39 @@ func NewHandlers(decider Decider) *Handlers {
 	if decider == nil {
 		panic("messaging.NewHandlers: nil decider")
 	}
-	return &Handlers{decider: decider}
+	h := &Handlers{decider: decider}
+	h.batch = broker.NewBatcher(BatchSize, batchesInFlight, h.applyBatch)
+	return h
+}
+
+// applyBatch applies decisions in one transaction. If it fails, each is
+// applied on its own, so a decision that cannot be applied fails alone
+// rather than failing every batch it lands in.
+func (h *Handlers) applyBatch(ds []creative.DecisionInput) []error {
+	errs := make([]error, len(ds))
+	ctx, cancel := context.WithTimeout(context.Background(), applyTimeout)
+	defer cancel()
+	if err := h.decider.ApplyDecisions(ctx, ds); err == nil || len(ds) == 1 {
+		for i := range errs {
+			errs[i] = err
+		}
+		return errs
+	}
+	for i, d := range ds {
+		ctx, cancel := context.WithTimeout(context.Background(), applyTimeout)
+		errs[i] = h.decider.ApplyDecision(ctx, d.Decision, d.Approved, d.CorrelationID)
+		cancel()
+	}
+	return errs
 }
 
 // Register adds the handlers to r.
 func (h *Handlers) Register(r *broker.Router) error {
-	if err := r.Handle("on_creative_approved", (&events.CreativeApprovedV1{}).EventName(), h.OnCreativeApproved); err != nil {
+	opts := broker.HandlerOptions{Concurrency: concurrency, MaxAckPending: maxAckPending}
+	if err := r.HandleWith("on_creative_approved", (&events.CreativeApprovedV1{}).EventName(), opts, h.OnCreativeApproved); err != nil {
 		return err
 	}
-	if err := r.Handle("on_creative_rejected", (&events.CreativeRejectedV1{}).EventName(), h.OnCreativeRejected); err != nil {
+	if err := r.HandleWith("on_creative_rejected", (&events.CreativeRejectedV1{}).EventName(), opts, h.OnCreativeRejected); err != nil {
 		return err
 	}
 	if !h.decider.JobsEnabled() {
@@ -93,5 +137,5 @@ func (h *Handlers) apply(msg *message.Message, hd events.Header, d events.Decisi
 	if corr == "" {
 		corr = hd.CorrelationID
 	}
-	return h.decider.ApplyDecision(msg.Context(), d, approved, corr)
+	return h.batch.Do(creative.DecisionInput{Decision: d, Approved: approved, CorrelationID: corr})
 }

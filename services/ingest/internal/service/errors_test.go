@@ -6,7 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"example.com/creativesync/platform/outbox"
 	"example.com/creativesync/services/ingest/internal/adcptest"
+	"example.com/creativesync/services/ingest/internal/service"
 )
 
 // Every bad input gets a precise AdCP error and writes nothing.
@@ -121,9 +123,17 @@ func TestBadInputIsRejectedPreciselyAndChangesNothing(t *testing.T) {
 			t.Errorf("%s: %s", tc.name, body)
 		}
 	}
-	for _, table := range []string{"creatives", "idempotency_keys", "tasks", "watermill_outbox"} {
+	for _, table := range []string{"creatives", "idempotency_keys", "tasks", outbox.Table} {
 		if n := s.count(`SELECT count(*) FROM ` + table); n != 0 {
 			t.Errorf("bad input wrote %d rows to %s", n, table)
+		}
+	}
+	// The relay deletes an outbox row only after JetStream has the event,
+	// so an event written is in the outbox or, checked after it, on the
+	// stream.
+	for _, ev := range service.Produces() {
+		if n := s.bk.Count(ev.EventName()); n != 0 {
+			t.Errorf("bad input published %d %s events", n, ev.EventName())
 		}
 	}
 }

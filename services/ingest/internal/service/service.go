@@ -225,7 +225,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 		return nil, fmt.Errorf("JetStream publisher: %w", err)
 	}
 	s.closers.Add(pub.Close)
-	if s.relay, err = outbox.NewRelay(s.db.DB, pub, cfg.OutboxPoll, wlog); err != nil {
+	// The relay publishes through js asynchronously and wakes on the
+	// NOTIFY of each commit, on its own connection to DatabaseURL; the poll
+	// interval is the fallback while that connection is down.
+	relayCfg := outbox.RelayConfig{DSN: cfg.DatabaseURL, Poll: cfg.OutboxPoll}
+	if s.relay, err = outbox.NewRelay(s.db.DB, js, relayCfg, wlog); err != nil {
 		return nil, fmt.Errorf("outbox relay: %w", err)
 	}
 	s.closers.Add(s.relay.Close)

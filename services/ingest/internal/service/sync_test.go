@@ -11,8 +11,10 @@ import (
 	"github.com/ThreeDotsLabs/watermill"
 
 	"example.com/creativesync/events"
+	"example.com/creativesync/platform/outbox"
 	"example.com/creativesync/platform/servicetest"
 	"example.com/creativesync/services/ingest/internal/adcptest"
+	"example.com/creativesync/services/ingest/internal/service"
 )
 
 func items(t *testing.T, m map[string]any) []map[string]any {
@@ -171,9 +173,17 @@ func TestDryRunWritesNothing(t *testing.T) {
 		t.Fatalf("dry run: %d %s", st, raw)
 	}
 	adcptest.Validate(t, "creative/sync-creatives-response.json", raw)
-	for _, table := range []string{"creatives", "creative_assignments", "idempotency_keys", "tasks", "watermill_outbox"} {
+	for _, table := range []string{"creatives", "creative_assignments", "idempotency_keys", "tasks", outbox.Table} {
 		if n := s.count(`SELECT count(*) FROM ` + table); n != 0 {
 			t.Errorf("dry run wrote %d rows to %s", n, table)
+		}
+	}
+	// The relay deletes an outbox row only after JetStream has the event,
+	// so an event written is in the outbox or, checked after it, on the
+	// stream.
+	for _, ev := range service.Produces() {
+		if n := s.bk.Count(ev.EventName()); n != 0 {
+			t.Errorf("dry run published %d %s events", n, ev.EventName())
 		}
 	}
 }

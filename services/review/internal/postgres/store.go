@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"example.com/creativesync/events"
 	"example.com/creativesync/platform/broker"
@@ -164,6 +166,132 @@ func (s *Store) CreateReview(ctx context.Context, k review.Key, build func(newes
 		return err
 	})
 	return out, err
+}
+
+// lockCreatives takes the advisory locks of several creatives in one round
+// trip, in hash order: two batches that share creatives then lock them in
+// the same order and cannot deadlock. The ordered subquery makes the order
+// the one the locks are taken in.
+const lockCreatives = `
+SELECT pg_advisory_xact_lock(h) FROM (
+	SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest($1::text[]) AS k ORDER BY 1
+) AS locks`
+
+// selectRevisionsOf reads every stored revision of several creatives.
+const selectRevisionsOf = `
+SELECT r.account_id, r.creative_id, r.revision
+FROM reviews r
+JOIN unnest($1::text[], $2::text[]) AS k(account_id, creative_id)
+  ON r.account_id = k.account_id AND r.creative_id = k.creative_id`
+
+// insertReviews is insertReview for many rows: sqlx expands the VALUES
+// clause once per row of the slice it is given.
+const insertReviews = `
+INSERT INTO reviews (account_id, creative_id, revision, score, reasons, state, recommendation,
+	policy_triggered, decided_by, reviewer, decision_reason, human_override, approve_threshold,
+	reject_threshold, creative, correlation_id, source_event_id, superseded_by, created_at, decided_at)
+VALUES (:account_id, :creative_id, :revision, :score, :reasons, :state, :recommendation,
+	:policy_triggered, :decided_by, :reviewer, :decision_reason, :human_override, :approve_threshold,
+	:reject_threshold, :creative, :correlation_id, :source_event_id, :superseded_by, :created_at, :decided_at)`
+
+// maxInsertRows keeps one INSERT below Postgres' 65,535 parameters (20 a
+// row).
+const maxInsertRows = 1000
+
+// CreateReviews implements review.Store: CreateReview for many revisions in
+// one transaction, with a constant number of statements however many there
+// are (the supersede updates apart, one per revision that replaces a stored
+// one). Revisions are taken in the order given, each seeing the ones before
+// it as stored, so the outcome is the one CreateReview called in that order
+// would give.
+func (s *Store) CreateReviews(ctx context.Context, reqs []review.CreateRequest) ([]review.Review, []error, error) {
+	out := make([]review.Review, len(reqs))
+	errs := make([]error, len(reqs))
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		clear(out) // InTx may run this again after a serialization failure
+		clear(errs)
+		var locks, accounts, creatives []string
+		seen := map[string]bool{}
+		for _, r := range reqs {
+			ck := r.Key.AccountID + "\x1f" + r.Key.CreativeID
+			if !seen[ck] {
+				seen[ck] = true
+				locks = append(locks, ck)
+				accounts, creatives = append(accounts, r.Key.AccountID), append(creatives, r.Key.CreativeID)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, lockCreatives, pq.StringArray(locks)); err != nil {
+			return fmt.Errorf("locking %d creatives: %w", len(locks), err)
+		}
+		var stored []struct {
+			AccountID  string `db:"account_id"`
+			CreativeID string `db:"creative_id"`
+			Revision   int64  `db:"revision"`
+		}
+		if err := tx.SelectContext(ctx, &stored, selectRevisionsOf, pq.StringArray(accounts), pq.StringArray(creatives)); err != nil {
+			return fmt.Errorf("reading revisions of %d creatives: %w", len(locks), err)
+		}
+		newest := map[string]int64{}
+		present := map[review.Key]bool{}
+		for _, r := range stored {
+			k := review.Key{AccountID: r.AccountID, CreativeID: r.CreativeID, Revision: r.Revision}
+			present[k] = true
+			ck := r.AccountID + "\x1f" + r.CreativeID
+			newest[ck] = max(newest[ck], r.Revision)
+		}
+		var (
+			rows       []reviewRow
+			supersedes []reviewRow
+			evs        []events.Event
+		)
+		for i, r := range reqs {
+			if present[r.Key] {
+				errs[i] = review.ErrAlreadyReviewed
+				continue
+			}
+			ck := r.Key.AccountID + "\x1f" + r.Key.CreativeID
+			rv, revEvs, err := r.Build(newest[ck])
+			if err == nil && rv.Key != r.Key {
+				err = fmt.Errorf("review for %s built with key %s", r.Key, rv.Key)
+			}
+			var row reviewRow
+			if err == nil {
+				row, err = toReviewRow(rv)
+			}
+			if err == nil {
+				row.UpdatedAt = row.CreatedAt
+				out[i], err = row.toReview()
+			}
+			if err != nil {
+				errs[i] = err
+				continue
+			}
+			if !row.SupersededBy.Valid && newest[ck] > 0 {
+				supersedes = append(supersedes, row)
+			}
+			present[r.Key] = true
+			newest[ck] = max(newest[ck], r.Key.Revision)
+			rows = append(rows, row)
+			evs = append(evs, revEvs...)
+		}
+		for chunk := range slices.Chunk(rows, maxInsertRows) {
+			if _, err := tx.NamedExecContext(ctx, insertReviews, chunk); err != nil {
+				return fmt.Errorf("inserting %d reviews: %w", len(chunk), err)
+			}
+		}
+		// In the order given, as CreateReview would have run them: each
+		// marks what is older than it and not yet superseded.
+		for _, row := range supersedes {
+			if _, err := tx.NamedExecContext(ctx, supersedeOlder, row); err != nil {
+				return fmt.Errorf("superseding revisions older than %s/%s/%d: %w", row.AccountID, row.CreativeID, row.Revision, err)
+			}
+		}
+		return outbox.Publish(tx.Tx, s.prefix, s.logger, evs...)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return out, errs, nil
 }
 
 // UpdateReview implements review.Store.

@@ -42,33 +42,29 @@ func newFixture(t testing.TB) fixture {
 	return fixture{db: db, store: store, svc: svc}
 }
 
-// outboxEvent is one event written to the outbox, unwrapped from the
-// forwarder's envelope.
+// outboxEvent is one event written to the outbox.
 type outboxEvent struct {
 	Topic   string
 	Payload map[string]any
 }
 
+// outbox reads the outbox in relay order; no relay runs in these tests.
 func (f fixture) outbox(t *testing.T) []outboxEvent {
 	t.Helper()
-	var raws []string
-	if err := f.db.Select(&raws, `SELECT payload::text FROM `+outbox.Table+` ORDER BY "offset"`); err != nil {
+	var rows []struct {
+		Topic   string `db:"topic"`
+		Payload []byte `db:"payload"`
+	}
+	if err := f.db.Select(&rows, `SELECT topic, payload FROM `+outbox.Table+` ORDER BY id`); err != nil {
 		t.Fatal(err)
 	}
-	out := make([]outboxEvent, 0, len(raws))
-	for _, raw := range raws {
-		var env struct {
-			DestinationTopic string `json:"destination_topic"`
-			Payload          []byte `json:"payload"`
-		}
-		if err := json.Unmarshal([]byte(raw), &env); err != nil {
-			t.Fatal(err)
-		}
+	out := make([]outboxEvent, 0, len(rows))
+	for _, row := range rows {
 		var p map[string]any
-		if err := json.Unmarshal(env.Payload, &p); err != nil {
+		if err := json.Unmarshal(row.Payload, &p); err != nil {
 			t.Fatal(err)
 		}
-		out = append(out, outboxEvent{Topic: env.DestinationTopic, Payload: p})
+		out = append(out, outboxEvent{Topic: row.Topic, Payload: p})
 	}
 	return out
 }

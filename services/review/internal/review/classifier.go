@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -22,22 +23,41 @@ type Classifier interface {
 // fails; it holds the creative for a person.
 const CodeClassifierUnavailable = "CLASSIFIER_UNAVAILABLE"
 
-// classify runs the classifier under its own deadline and folds its answer
-// into a. A failure never decides: it records why and sends the creative to
-// a person.
-func (s *Service) classify(ctx context.Context, c *Creative, snap Snapshot, a Assessment) Assessment {
-	findings, err := s.classifier.Classify(ctx, c, snap)
-	if err != nil {
+// Classification is the external classifier's answer on one revision.
+type Classification struct {
+	Findings []Finding
+	Err      error
+}
+
+// errNotClassified stands for the answer of a classifier that was set but
+// not consulted on an item.
+var errNotClassified = errors.New("the revision was not classified")
+
+// Classify consults the external classifier, if one is set, on c; nil
+// means there is none. It does network I/O: call it outside any batch or
+// transaction, and fold the answer in through Item.Classification.
+func (s *Service) Classify(ctx context.Context, c Creative, snap Snapshot) *Classification {
+	if s.classifier == nil {
+		return nil
+	}
+	findings, err := s.classifier.Classify(ctx, &c, snap)
+	return &Classification{Findings: findings, Err: err}
+}
+
+// fold adds the classifier's answer to a. A failure never decides: it
+// records why and sends the creative to a person.
+func (cl *Classification) fold(a Assessment) Assessment {
+	if cl.Err != nil {
 		a.ClassifierFailed = true
 		a.Findings = append(a.Findings, Finding{
 			Code:    CodeClassifierUnavailable,
-			Message: fmt.Sprintf("the content classifier gave no usable answer (%v); a person decides", err),
+			Message: fmt.Sprintf("the content classifier gave no usable answer (%v); a person decides", cl.Err),
 			Factor:  1,
 		})
 		return a
 	}
 	factor := 1.0
-	for _, f := range findings {
+	for _, f := range cl.Findings {
 		f.Factor = clamp01(f.Factor)
 		factor = min(factor, f.Factor)
 		a.ForceHuman = a.ForceHuman || f.ForceHuman

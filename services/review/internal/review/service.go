@@ -25,6 +25,11 @@ type Store interface {
 	// older revisions as superseded by it. If the revision is stored already
 	// it returns ErrAlreadyReviewed without calling build.
 	CreateReview(ctx context.Context, k Key, build func(newest int64) (Review, []events.Event, error)) (Review, error)
+	// CreateReviews is CreateReview for many revisions in one transaction,
+	// taken in order, each seeing the ones before it as stored. reviews[i]
+	// and errs[i] are reqs[i]'s outcome (ErrAlreadyReviewed, or its build's
+	// error, fails only that one); err means nothing was stored.
+	CreateReviews(ctx context.Context, reqs []CreateRequest) (reviews []Review, errs []error, err error)
 	// UpdateReview locks the review, lets update change it and stores the
 	// change and the returned events. A missing review is a NotFound error.
 	UpdateReview(ctx context.Context, k Key, update func(*Review) ([]events.Event, error)) (Review, error)
@@ -41,6 +46,12 @@ type Store interface {
 	// PutPolicy stores an account's standards and an audit record of the
 	// change (actor, before, after) in one transaction.
 	PutPolicy(ctx context.Context, actor, accountID string, st Standards) error
+}
+
+// CreateRequest is one revision for Store.CreateReviews.
+type CreateRequest struct {
+	Key   Key
+	Build func(newest int64) (Review, []events.Event, error)
 }
 
 // Observer is told about scores and decisions after they are committed;
@@ -213,18 +224,91 @@ func NewService(store Store, scorer *Scorer, defaults Thresholds, obs Observer) 
 // older than one already stored is recorded as superseded and announced to
 // nobody: its decision must not overwrite the newer one downstream.
 func (s *Service) ReviewCreative(ctx context.Context, c Creative, snap Snapshot, origin Origin) (Review, error) {
-	st, _, err := s.Policy(ctx, c.AccountID)
+	return s.ReviewItem(ctx, Item{Creative: c, Snapshot: snap, Origin: origin, Classification: s.Classify(ctx, c, snap)})
+}
+
+// ReviewItem is ReviewCreative for an item already classified (see
+// Classify): the classifier is not consulted again.
+func (s *Service) ReviewItem(ctx context.Context, it Item) (Review, error) {
+	build, err := s.prepare(ctx, it, nil)
 	if err != nil {
-		return Review{}, fmt.Errorf("loading content standards of %s: %w", c.AccountID, err)
+		return Review{}, err
+	}
+	rv, err := s.store.CreateReview(ctx, it.Creative.Key, build)
+	if err != nil {
+		return Review{}, err
+	}
+	s.observe(rv)
+	return rv, nil
+}
+
+// Item is one synced revision for ReviewCreatives.
+type Item struct {
+	Creative Creative
+	Snapshot Snapshot
+	Origin   Origin
+	// Classification is the external classifier's answer (Classify),
+	// obtained before the item joins a batch: the classifier does network
+	// I/O, which must not hold a batch, let alone its transaction. With a
+	// classifier set, an item without one is held for a person.
+	Classification *Classification
+}
+
+// ReviewCreatives is ReviewCreative for many revisions, recorded in one
+// transaction: the group commit of the creative_synced_v1 consumer. The
+// items must already be classified (Classify); each account's standards
+// are loaded once per call. reviews[i] and errs[i] are items[i]'s outcome;
+// err means nothing was recorded, and the caller may retry the items one
+// by one (ReviewItem) to find out which of them is to blame.
+func (s *Service) ReviewCreatives(ctx context.Context, items []Item) (reviews []Review, errs []error, err error) {
+	reqs := make([]CreateRequest, len(items))
+	standards := map[string]Standards{} // one policy lookup per account
+	for i, it := range items {
+		build, err := s.prepare(ctx, it, standards)
+		if err != nil {
+			return nil, nil, err
+		}
+		reqs[i] = CreateRequest{Key: it.Creative.Key, Build: build}
+	}
+	reviews, errs, err = s.store.CreateReviews(ctx, reqs)
+	if err != nil {
+		return nil, nil, err
+	}
+	for i, rv := range reviews {
+		if errs[i] == nil {
+			s.observe(rv)
+		}
+	}
+	return reviews, errs, nil
+}
+
+// prepare scores it under its account's content standards, folds in its
+// classification and returns the build step of its review. cache, if not
+// nil, keeps the standards of the accounts already looked up. It does no
+// network I/O besides the policy lookup.
+func (s *Service) prepare(ctx context.Context, it Item, cache map[string]Standards) (func(newest int64) (Review, []events.Event, error), error) {
+	c, snap, origin := it.Creative, it.Snapshot, it.Origin
+	st, ok := cache[c.AccountID]
+	if !ok {
+		var err error
+		if st, _, err = s.Policy(ctx, c.AccountID); err != nil {
+			return nil, fmt.Errorf("loading content standards of %s: %w", c.AccountID, err)
+		}
+		if cache != nil {
+			cache[c.AccountID] = st
+		}
 	}
 	t := st.Thresholds
 	a := s.scorer.ForStandards(st).Score(&c)
-	if s.classifier != nil {
-		a = s.classify(ctx, &c, snap, a)
+	switch {
+	case it.Classification != nil:
+		a = it.Classification.fold(a)
+	case s.classifier != nil:
+		a = (&Classification{Err: errNotClassified}).fold(a)
 	}
 	d := Decide(a, t)
 	now := s.now()
-	rv, err := s.store.CreateReview(ctx, c.Key, func(newest int64) (Review, []events.Event, error) {
+	return func(newest int64) (Review, []events.Event, error) {
 		rv := Review{
 			Key:             c.Key,
 			Score:           a.Score,
@@ -247,15 +331,15 @@ func (s *Service) ReviewCreative(ctx context.Context, c Creative, snap Snapshot,
 			return rv, nil, nil
 		}
 		return rv, []events.Event{outcomeEvent(rv)}, nil
-	})
-	if err != nil {
-		return Review{}, err
-	}
+	}, nil
+}
+
+// observe reports a recorded review to the observer.
+func (s *Service) observe(rv Review) {
 	s.obs.Scored(rv.Score)
 	if rv.SupersededBy == 0 {
 		s.obs.Decided(rv.State, events.DecidedByAuto)
 	}
-	return rv, nil
 }
 
 // Decide records a person's decision on a queued revision and announces it.

@@ -43,8 +43,8 @@ type Config struct {
 	HTTPAddr string
 	// TopicPrefix isolates streams of parallel stacks and tests.
 	TopicPrefix string
-	// OutboxPollInterval is how often an idle relay looks for new events;
-	// decisions reach JetStream about half of it after commit.
+	// OutboxPollInterval is how often an idle relay looks for new events
+	// when no commit woke it (its LISTEN connection is down).
 	OutboxPollInterval time.Duration
 	// Thresholds apply to tenants without a review_policies row.
 	Thresholds review.Thresholds
@@ -165,7 +165,11 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Service, err 
 		reviews.SetClassifier(classifiers)
 	}
 
-	if s.relay, err = outbox.NewRelay(s.db.DB, pub, cfg.OutboxPollInterval, broker.Logger(logger)); err != nil {
+	// The relay publishes through js asynchronously and wakes on the
+	// NOTIFY of each commit, on its own connection to DatabaseURL; the poll
+	// interval is the fallback while that connection is down.
+	relayCfg := outbox.RelayConfig{DSN: cfg.DatabaseURL, Poll: cfg.OutboxPollInterval}
+	if s.relay, err = outbox.NewRelay(s.db.DB, js, relayCfg, broker.Logger(logger)); err != nil {
 		return nil, fmt.Errorf("outbox relay: %w", err)
 	}
 	s.closers.Add(s.relay.Close)
