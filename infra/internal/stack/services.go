@@ -214,7 +214,10 @@ func ServiceEnv(cfg Config, svc, dbURL, natsURL string, httpPorts map[string]int
 	)
 	switch svc {
 	case "ingest":
-		env = append(env, "PUBLIC_BASE_URL=http://127.0.0.1:"+strconv.Itoa(httpPorts["ingest"]))
+		env = append(env, "PUBLIC_BASE_URL=http://127.0.0.1:"+strconv.Itoa(httpPorts["ingest"]),
+			// Dev only: account subscribers' test endpoints listen on
+			// localhost, which the webhook challenge refuses by default.
+			"WEBHOOK_ALLOW_PRIVATE_TARGETS=true")
 	case "review":
 		env = append(env, "REVIEWER_TOKEN="+cfg.ReviewerToken)
 		// Demo, load and compliance creatives name placeholder asset URLs
