@@ -15,23 +15,26 @@ type Pinger interface {
 	PingContext(ctx context.Context) error
 }
 
-// Checks returns the readiness checks every service has, for /readyz:
-// Postgres answers, the NATS connection is up, and every router consumes.
-// A replica that fails any of them can take no work, so a load balancer
-// should stop sending it requests.
+// Checks returns the readiness checks every service has, for /readyz.
+// Postgres is required: without it a replica can take no work. NATS is
+// degraded, not failing: every service keeps doing its HTTP job without it
+// (ingest accepts syncs into its outbox, review's page decides, the
+// notifier delivers from its own table) and catches up when it returns, so
+// a load balancer must not turn buyers away for it; /readyz still says so
+// in its body. The consumer check reports the same way.
 func Checks(db Pinger, nc *nats.Conn, routers ...Router) []httpserver.Check {
 	return []httpserver.Check{
 		{Name: "postgres", Fn: db.PingContext},
-		{Name: "nats", Fn: func(context.Context) error {
+		{Name: "nats", Degraded: true, Fn: func(context.Context) error {
 			if st := nc.Status(); st != nats.CONNECTED {
-				return fmt.Errorf("connection is %s", st)
+				return fmt.Errorf("connection is %s; events wait in the outbox", st)
 			}
 			return nil
 		}},
-		{Name: "consumer", Fn: func(context.Context) error {
+		{Name: "consumer", Degraded: true, Fn: func(context.Context) error {
 			for _, r := range routers {
 				if !running(r) {
-					return errors.New("not consuming yet")
+					return errors.New("not consuming")
 				}
 			}
 			return nil
