@@ -74,11 +74,16 @@ clean:
 # Every fuzz target (func Fuzz… in a _test.go file) runs for FUZZTIME; a
 # crash fails the target and leaves its input under testdata/fuzz, where it
 # becomes a regression test that `make test` replays.
+# FUZZTIME is a duration (10s) or a count of inputs (5000x). A count is
+# what CI uses: a duration can expire while a worker minimises a new input,
+# which go test reports as a failure ("context deadline exceeded") although
+# nothing crashed. FUZZMINIMIZETIME bounds that minimisation.
 FUZZTIME ?= 10s
+FUZZMINIMIZETIME ?= 5s
 fuzz:
 	@set -e; for f in $$(grep -rl --include='*_test.go' '^func Fuzz' $(MODULE_DIRS) | sort); do \
 	  dir=$$(dirname $$f); \
 	  for fz in $$(grep -o '^func Fuzz[A-Za-z0-9_]*' $$f | sed 's/^func //'); do \
-	    echo "== $$fz ($$dir)"; (cd $$dir && go test -run '^$$' -fuzz "^$$fz\$$" -fuzztime $(FUZZTIME) .) || exit 1; \
+	    echo "== $$fz ($$dir)"; (cd $$dir && go test -run '^$$' -fuzz "^$$fz\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) .) || exit 1; \
 	  done; \
 	done
