@@ -283,22 +283,14 @@ func DecodeListAccounts(body []byte) (creative.AccountsQuery, error) {
 
 // pageAccounts applies a pagination request to q.
 func pageAccounts(q *creative.AccountsQuery, pg *pagination) error {
-	if pg == nil {
-		return nil
-	}
-	limit, err := pg.limit()
-	if err != nil {
-		return err
-	}
-	q.Limit = limit
-	if pg.Cursor != "" {
-		after, err := creative.ParseAccountCursor(pg.Cursor)
-		if err != nil {
-			return invalid(creative.CodeInvalidRequest, "pagination.cursor", "cursor is not a list_accounts cursor this seller issued")
+	limit, after, err := readPage(pg, creative.ParseAccountCursor, "list_accounts")
+	if err == nil {
+		q.Limit = limit
+		if after != nil {
+			q.After = *after
 		}
-		q.After = after
 	}
-	return nil
+	return err
 }
 
 // ListAccountsFromQuery maps REST query parameters onto list_accounts:

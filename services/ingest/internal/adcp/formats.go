@@ -69,22 +69,14 @@ func FormatsFromQuery(v url.Values) (creative.FormatsQuery, error) {
 }
 
 func formatsPage(q *creative.FormatsQuery, pg *pagination) error {
-	if pg == nil {
-		return nil
-	}
-	limit, err := pg.limit()
-	if err != nil {
-		return err
-	}
-	q.Limit = limit
-	if pg.Cursor != "" {
-		after, err := creative.DecodeFormatsCursor(pg.Cursor)
-		if err != nil {
-			return invalid(creative.CodeInvalidRequest, "pagination.cursor", "cursor is not one this seller issued")
+	limit, after, err := readPage(pg, creative.DecodeFormatsCursor, "list_creative_formats")
+	if err == nil {
+		q.Limit = limit
+		if after != nil {
+			q.After = *after
 		}
-		q.After = after
 	}
-	return nil
+	return err
 }
 
 // GetTask is a decoded tasks/get request.

@@ -121,26 +121,39 @@ func (req listRequest) query() (creative.ListQuery, error) {
 			return q, invalid(creative.CodeValidation, "sort.direction", `sort.direction must be "asc" or "desc"`)
 		}
 	}
-	if pg := req.Pagination; pg != nil {
-		limit, err := pg.limit()
-		if err != nil {
-			return q, err
-		}
-		if limit > 0 {
-			q.Limit = limit
-		}
-		if pg.Cursor != "" {
-			c, err := creative.DecodeCursor(pg.Cursor)
-			if err != nil {
-				return q, invalid(creative.CodeInvalidRequest, "pagination.cursor", "cursor is not one this seller issued")
-			}
-			q.After = &c
-		}
+	limit, after, err := readPage(req.Pagination, creative.DecodeCursor, "list_creatives")
+	if err != nil {
+		return q, err
+	}
+	if limit > 0 {
+		q.Limit = limit
+	}
+	if after != nil {
+		q.After = after
 	}
 	if req.IncludeAssignments != nil {
 		q.IncludeAssignments = *req.IncludeAssignments
 	}
 	return q, nil
+}
+
+// readPage reads a pagination request: the page size (0: the task's
+// default) and, through decode, the position the cursor names (nil: the
+// first page). A cursor decode rejects is one this seller did not issue
+// for task.
+func readPage[C any](pg *pagination, decode func(string) (C, error), task string) (int, *C, error) {
+	if pg == nil {
+		return 0, nil, nil
+	}
+	limit, err := pg.limit()
+	if err != nil || pg.Cursor == "" {
+		return limit, nil, err
+	}
+	c, err := decode(pg.Cursor)
+	if err != nil {
+		return 0, nil, invalid(creative.CodeInvalidRequest, "pagination.cursor", "cursor is not a "+task+" cursor this seller issued")
+	}
+	return limit, &c, nil
 }
 
 func (pg *pagination) limit() (int, error) {
