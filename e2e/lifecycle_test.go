@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
@@ -94,36 +93,11 @@ func TestRejectionReachesTheAccountSubscriber(t *testing.T) {
 	ingest, review, notifier := "http://"+addrs["ingest"], "http://"+addrs["review"], "http://"+addrs["notifier"]
 	post := func(url, token string, v any) (int, []byte) {
 		t.Helper()
-		b, err := json.Marshal(v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		req, err := http.NewRequest("POST", url, bytes.NewReader(b))
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Authorization", "Bearer "+token)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		out, err := io.ReadAll(resp.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return resp.StatusCode, out
+		return callJSON(t, "POST", url, bearer(token), v)
 	}
 	next := func(what string) hit {
 		t.Helper()
-		select {
-		case h := <-hits:
-			return h
-		case <-time.After(30 * time.Second):
-			t.Fatalf("no %s reached the buyer within 30s", what)
-			return hit{}
-		}
+		return receive(t, hits, 30*time.Second, what)
 	}
 
 	// 1. Declare the account and its subscriber; the challenge arrives
@@ -249,9 +223,5 @@ func TestRejectionReachesTheAccountSubscriber(t *testing.T) {
 		fire.IdempotencyKey == "" || fire.NotificationID == "" {
 		t.Errorf("webhook: %s", h.body)
 	}
-	select {
-	case extra := <-hits:
-		t.Errorf("a second request reached the buyer: %s %s", extra.path, extra.body)
-	case <-time.After(500 * time.Millisecond):
-	}
+	nothingMore(t, hits, func(h hit) string { return h.path + " " + string(h.body) })
 }

@@ -3,7 +3,6 @@ package e2e
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
@@ -205,31 +204,16 @@ func TestCreativeFlowsFromSyncToBuyerWebhook(t *testing.T) {
 		"push_notification_config": map[string]any{"url": buyer.URL + "/adcp/webhooks", "token": "buyer-token-0123456789"},
 		"context":                  map[string]any{"correlation_id": "e2e-corr"},
 	}
-	body, _ := json.Marshal(req)
-	hreq, _ := http.NewRequest("POST", ingest+"/api/v1/creatives/sync", bytes.NewReader(body))
-	hreq.Header.Set("Authorization", "Bearer "+key)
-	hreq.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(hreq)
-	if err != nil {
-		t.Fatal(err)
-	}
-	respBody, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	status, respBody := callJSON(t, "POST", ingest+"/api/v1/creatives/sync", bearer(key), req)
 	var submitted struct {
 		Status string `json:"status"`
 		TaskID string `json:"task_id"`
 	}
-	_ = json.Unmarshal(respBody, &submitted)
-	if resp.StatusCode != 202 || submitted.Status != "submitted" || submitted.TaskID == "" {
-		t.Fatalf("sync: %d %s", resp.StatusCode, respBody)
+	if err := json.Unmarshal(respBody, &submitted); err != nil || status != 202 || submitted.Status != "submitted" || submitted.TaskID == "" {
+		t.Fatalf("sync: %d %s", status, respBody)
 	}
 
-	var d delivery
-	select {
-	case d = <-got:
-	case <-time.After(30 * time.Second):
-		t.Fatal("no webhook reached the buyer within 30s")
-	}
+	d := receive(t, got, 30*time.Second, "task webhook")
 	var payload struct {
 		IdempotencyKey string `json:"idempotency_key"`
 		TaskID         string `json:"task_id"`
@@ -299,31 +283,9 @@ func TestCreativeFlowsFromSyncToBuyerWebhook(t *testing.T) {
 		t.Errorf("approved event: %s", msg.Data)
 	}
 
-	select {
-	case extra := <-got:
-		t.Errorf("a second webhook arrived: %s", extra.body)
-	case <-time.After(500 * time.Millisecond):
-	}
+	nothingMore(t, got, func(d delivery) string { return string(d.body) })
 
 	reviewerRejects(t, bin, append(common, "DATABASE_URL="+dbs["review"]), "http://"+addrs["review"], ingest, key)
-}
-
-func getJSON(t *testing.T, url, key string, v any) {
-	t.Helper()
-	req, _ := http.NewRequestWithContext(context.Background(), "GET", url, nil)
-	req.Header.Set("Authorization", "Bearer "+key)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 {
-		t.Fatalf("GET %s: %d %s", url, resp.StatusCode, b)
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // verifySignature checks the RFC 9421 signature of a delivery against the

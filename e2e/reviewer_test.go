@@ -7,7 +7,6 @@ import (
 	"image"
 	"image/color"
 	"image/png"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -43,23 +42,9 @@ func reviewerRejects(t *testing.T, bin string, env []string, review, ingest, key
 	adminCmd("add", "-email", email, "-role", "lead", "-name", "Lea")
 	token := adminCmd("token", "-email", email, "-label", "e2e")
 
-	call := func(method, url, bearer string, body any) (int, []byte) {
+	call := func(method, url, token string, body any) (int, []byte) {
 		t.Helper()
-		var rd io.Reader
-		if body != nil {
-			b, _ := json.Marshal(body)
-			rd = bytes.NewReader(b)
-		}
-		req, _ := http.NewRequest(method, url, rd)
-		req.Header.Set("Authorization", "Bearer "+bearer)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, b
+		return callJSON(t, method, url, bearer(token), body)
 	}
 	if status, body := call("PUT", review+"/api/v1/policies/acct_demo", token, map[string]any{
 		"approve_threshold": 0.9, "reject_threshold": 0.1, "reasons": []string{"Misleading claim"},
