@@ -364,7 +364,15 @@ func (s *Service) ProcessJobFile(ctx context.Context, jobID string, position int
 	if err != nil {
 		return s.recordFile(ctx, j, f, FileFailed, err.Error(), nil, correlationID)
 	}
-	return s.recordFile(ctx, j, f, FileDone, "", &in, correlationID)
+	return s.recordFile(ctx, j, f, FileDone, "", &fileSync{acct: acct, catalog: catalog, in: in}, correlationID)
+}
+
+// fileSync is the creative a file becomes, with the account and catalog
+// it was matched in.
+type fileSync struct {
+	acct    Account
+	catalog *Registry
+	in      Input
 }
 
 // fetchAndInspect streams the file into a temporary file (memory stays
@@ -471,21 +479,14 @@ func (s *Service) failFile(ctx context.Context, j Job, f JobFile, err error, cor
 // recordFile settles a file: when in is given, the creative is synced in
 // the same transaction. Then the job completes if this was its last file,
 // and its webhook goes out if every creative is already decided.
-func (s *Service) recordFile(ctx context.Context, j Job, f JobFile, status, reason string, in *Input, correlationID string) error {
+func (s *Service) recordFile(ctx context.Context, j Job, f JobFile, status, reason string, sync *fileSync, correlationID string) error {
 	p := Principal{ID: j.PrincipalID}
-	acct, err := s.store.AccountByID(ctx, j.PrincipalID, j.AccountID)
-	if errors.Is(err, ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	catalog, err := s.Catalog(ctx, acct)
-	if err != nil {
-		return err
-	}
 	return s.store.InTx(ctx, func(tx Tx) error {
+		sync := sync // a retried transaction starts from the caller's value
 		job, files, err := tx.JobForUpdate(ctx, j.ID)
+		if errors.Is(err, ErrNotFound) {
+			return nil // the account and its jobs were deleted meanwhile
+		}
 		if err != nil {
 			return err
 		}
@@ -494,25 +495,25 @@ func (s *Service) recordFile(ctx context.Context, j Job, f JobFile, status, reas
 		}
 		rec := f
 		rec.Status, rec.Reason = status, reason
-		if in != nil {
+		if sync != nil {
 			// The account may have been suspended, or worse, since the job
 			// was accepted: the file then fails instead of writing the
 			// library (a redelivery would not change that).
-			if err := gateWrite(acct); err != nil {
-				in = nil
+			if err := gateWrite(sync.acct); err != nil {
+				sync = nil
 				rec.Status, rec.Reason = FileFailed, err.Error()
 			}
 		}
-		if in != nil {
+		if sync != nil {
 			now := s.now()
-			cmd := SyncCommand{Creatives: []Input{*in}, Lenient: true}
-			results, ok, _ := validateInputs(catalog, cmd)
-			plan, err := s.planAndCommit(ctx, tx, p, acct, catalog, cmd, results, ok, now, correlationID)
+			cmd := SyncCommand{Creatives: []Input{sync.in}, Lenient: true}
+			results, ok, _ := validateInputs(sync.catalog, cmd)
+			plan, err := s.planAndCommit(ctx, tx, p, sync.acct, sync.catalog, cmd, results, ok, now, correlationID)
 			if err != nil {
 				return err
 			}
 			r := (*plan.Response.Creatives)[0]
-			rec.CreativeID, rec.FormatID, rec.Action, rec.CreativeStatus = r.CreativeID, in.FormatID.ID, r.Action, r.Status
+			rec.CreativeID, rec.FormatID, rec.Action, rec.CreativeStatus = r.CreativeID, sync.in.FormatID.ID, r.Action, r.Status
 			if r.Action == ActionFailed {
 				rec.Status, rec.Reason = FileFailed, Summary(r.Errors)
 			}
